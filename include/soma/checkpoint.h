@@ -1,0 +1,59 @@
+/*
+ * soma/checkpoint.h — the versioned binary container that checkpoints are written in.
+ *
+ * A container holds string key/value pairs (model spec, seed, step, ...) and named float32
+ * tensors. Layout (all integers little-endian):
+ *
+ *   offset 0   "SOMA"            magic, 4 bytes
+ *          4   u32 version       SOMA_CKPT_VERSION
+ *          8   u32 n_kv, u32 n_tensors
+ *         16   n_kv    × { u32 klen, key bytes, u32 vlen, value bytes }
+ *              n_tensors × { u32 nlen, name bytes, u32 ndim (1..8), i64 dims[ndim],
+ *                            u64 offset (from the start of the data section) }
+ *              zero padding to a multiple of 64 bytes
+ *              data section: each tensor's float32 values at its offset (64-byte aligned)
+ *   end − 4    u32 CRC-32 (IEEE, as zlib's crc32) of every byte before it
+ *
+ * Writes are atomic: the file is written to "<path>.tmp.<pid>", flushed, fsync'ed and renamed
+ * over <path>, so a crash never leaves a half-written checkpoint under the real name.
+ * Reads validate magic, version, every count and size against the file length, and the
+ * checksum, and say which check failed.
+ */
+#ifndef SOMA_CHECKPOINT_H
+#define SOMA_CHECKPOINT_H
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SOMA_CKPT_VERSION 1u
+
+typedef struct soma_ckpt soma_ckpt;
+
+/* A new, empty container. NULL on allocation failure. */
+soma_ckpt *soma_ckpt_create(void);
+void soma_ckpt_free(soma_ckpt *ck);
+
+/* Adds or replaces a key (copied). */
+int soma_ckpt_set(soma_ckpt *ck, const char *key, const char *value);
+/* The value of key, or NULL. Valid until the container is freed or the key replaced. */
+const char *soma_ckpt_get(const soma_ckpt *ck, const char *key);
+
+/* Adds a tensor (data copied). Names are unique; adding an existing name is SOMA_E_ARG. */
+int soma_ckpt_add(soma_ckpt *ck, const char *name, const float *data, int ndim,
+                  const int64_t *dims);
+/* Finds a tensor: returns its data (owned by ck) or NULL; OUT: *numel (may be NULL). */
+const float *soma_ckpt_find(const soma_ckpt *ck, const char *name, int64_t *numel);
+
+int soma_ckpt_write(const soma_ckpt *ck, const char *path, soma_error *err);
+int soma_ckpt_read(soma_ckpt **out, const char *path, soma_error *err);
+/* Parses a container from memory (pure; for tests and fuzzing). */
+int soma_ckpt_parse(soma_ckpt **out, const uint8_t *buf, size_t len, const char *name,
+                    soma_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

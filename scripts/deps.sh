@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Soma needs, only those that are missing. Safe to run repeatedly.
+# Set SOMA_NO_APT=1 to only report what is missing.
+set -eu
+need=(build-essential pkg-config libopenblas-dev zlib1g-dev dataset-fashion-mnist)
+[ "${SOMA_WITH_TORCH:-0}" = 1 ] && need+=(python3-torch time)
+missing=()
+for p in "${need[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: missing Debian packages: ${missing[*]}"
+if [ "${SOMA_NO_APT:-0}" = 1 ]; then exit 1; fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
