@@ -1,0 +1,263 @@
+/*
+ * integrate/integrate.c — layout, initialisation, weight stacking and the operator calls that
+ * every integration mode shares; linear integration in full. The mode-specific combine and
+ * gradient formulas are in bilinear.c and shunting.c.
+ *
+ * Each block of E is a transform of one parameter tensor (copy, square, ReLU₊, −ReLU₋), so
+ * stacking (prepare) and mapping ∂E back onto the parameters (finish) are the same generic
+ * loops for every mode: ∂p += f′(p)·∂E_block.
+ */
+#include "integrate/integrate.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { F_COPY, F_SQUARE, F_POS, F_NEG };
+#define MAX_BLK 40
+
+/* The block table is derived from (mode, ablation, R); see soma/net.h for the formulas. */
+static int block_table(const soma_integrator *it, int64_t *src, int *fn) {
+    const int64_t NK = it->N * it->K;
+    int n = 0, R = it->R;
+#define ADD(o, f) (src[n] = (o), fn[n] = (f), n++)
+    switch (it->p.mode) {
+    case SOMA_INTEGRATE_LINEAR: ADD(it->oW, F_COPY); break;
+    case SOMA_INTEGRATE_BILINEAR:
+        if (it->p.ablation == SOMA_ABLATION_AB1) {
+            ADD(it->oW, F_COPY);
+            ADD(it->oW2, F_COPY);
+            break;
+        }
+        if (it->p.ablation != SOMA_ABLATION_AB2) ADD(it->oW, F_COPY);
+        for (int f = 0; f < R; f++) ADD(it->oV + f * NK, F_COPY);
+        for (int f = 0; f < R; f++) ADD(it->oV + f * NK, F_SQUARE);
+        break;
+    case SOMA_INTEGRATE_SHUNTING:
+        switch (it->p.ablation) {
+        case SOMA_ABLATION_AB1: ADD(it->oW, F_POS); ADD(it->oV, F_COPY); break;
+        case SOMA_ABLATION_AB2: ADD(it->oW, F_POS); ADD(it->oW, F_NEG); ADD(it->oV, F_COPY); break;
+        case SOMA_ABLATION_AB3: ADD(it->oW, F_COPY); ADD(it->oV, F_COPY); break;
+        default: ADD(it->oW, F_POS); ADD(it->oW, F_NEG); ADD(it->oV, F_COPY); ADD(it->oV2, F_COPY); break;
+        }
+        break;
+    default: break;
+    }
+#undef ADD
+    return n;
+}
+
+int soma_integrator_init(soma_integrator *it, const soma_synop *op, int64_t N,
+                         const soma_integrate_params *p, soma_error *err) {
+    memset(it, 0, sizeof *it);
+    it->p = *p;
+    it->op = op;
+    it->N = N, it->K = op->fan_in, it->inner = op->inner, it->P = N * op->inner;
+    it->R = p->mode == SOMA_INTEGRATE_BILINEAR ? p->rank : 1;
+    if (it->R < 1 || 1 + 2 * it->R > MAX_BLK)
+        return soma_fail(err, SOMA_E_ARG, "bilinear rank %d out of range (1..%d)", p->rank, (MAX_BLK - 1) / 2);
+    if ((unsigned)p->mode >= SOMA_INTEGRATE_COUNT || (unsigned)p->ablation >= SOMA_ABLATION_COUNT)
+        return soma_fail(err, SOMA_E_ARG, "unknown integration mode or ablation");
+    const int64_t NK = N * it->K;
+    int64_t o = 0;
+    it->oW = it->oW2 = it->oV = it->oV2 = it->olam = it->oa = -1;
+    bool bil = p->mode == SOMA_INTEGRATE_BILINEAR, sh = p->mode == SOMA_INTEGRATE_SHUNTING;
+    soma_ablation ab = p->ablation;
+    if (!(bil && ab == SOMA_ABLATION_AB2)) it->oW = o, o += NK;
+    if (bil && ab == SOMA_ABLATION_AB1) it->oW2 = o, o += NK, it->oa = o, o += 1;
+    if (bil && ab != SOMA_ABLATION_AB1) {
+        it->oV = o, o += it->R * NK;
+        it->nlam = p->lambda_per_neuron ? N : 1;
+        it->olam = o, o += it->nlam;
+    }
+    if (sh) {
+        it->oV = o, o += NK;
+        if (ab == SOMA_ABLATION_NONE) it->oV2 = o, o += NK;
+    }
+    it->ob = o, o += N;
+    it->n_params = o;
+    int64_t src[MAX_BLK];
+    int fn[MAX_BLK];
+    it->nblk = block_table(it, src, fn);
+    it->nblk_x = (bil && ab != SOMA_ABLATION_AB1) ? it->nblk - it->R : it->nblk;
+    const int64_t S = it->nblk * N;
+    it->gE = 0;
+    it->glam = it->K * S;
+    it->ga = it->glam + it->nlam;
+    it->gb = it->ga + 1;
+    it->n_gws = it->gb + N;
+    return SOMA_OK;
+}
+
+int soma_integrator_tensors(const soma_integrator *it, const char **names, int64_t *offs,
+                            int64_t *numels) {
+    int n = 0;
+    const int64_t NK = it->N * it->K;
+    bool sh = it->p.mode == SOMA_INTEGRATE_SHUNTING;
+#define T(nm, o, c) if ((o) >= 0) names[n] = (nm), offs[n] = (o), numels[n] = (c), n++
+    T("W", it->oW, NK);
+    T("W2", it->oW2, NK);
+    T("a", it->oa, 1);
+    T(sh ? "Vp" : "V", it->oV, sh ? NK : it->R * NK);
+    T("Vn", it->oV2, NK);
+    T("lambda", it->olam, it->nlam);
+    T("b", it->ob, it->N);
+#undef T
+    return n;
+}
+
+void soma_integrator_init_params(const soma_integrator *it, float *params, soma_rng *rng) {
+    const int64_t NK = it->N * it->K;
+    const float bound = 1.0f / sqrtf((float)it->K);
+    for (int64_t i = 0; i < NK; i++) {
+        if (it->oW >= 0) params[it->oW + i] = bound * (2.0f * soma_rng_uniform(rng) - 1.0f);
+        if (it->oW2 >= 0) params[it->oW2 + i] = bound * (2.0f * soma_rng_uniform(rng) - 1.0f);
+    }
+    if (it->oV >= 0) {
+        bool sh = it->p.mode == SOMA_INTEGRATE_SHUNTING;
+        float sd = sh ? it->p.shunt_scale : it->p.v_scale * bound;
+        int64_t nv = sh ? NK : it->R * NK;
+        for (int64_t i = 0; i < nv; i++) params[it->oV + i] = sd * soma_rng_normal(rng);
+        if (it->oV2 >= 0)
+            for (int64_t i = 0; i < NK; i++) params[it->oV2 + i] = sd * soma_rng_normal(rng);
+    }
+    for (int64_t i = 0; i < it->nlam; i++) params[it->olam + i] = it->p.lambda_init;
+    if (it->oa >= 0) params[it->oa] = it->p.mix_init;
+    for (int64_t i = 0; i < it->N; i++) params[it->ob + i] = bound * (2.0f * soma_rng_uniform(rng) - 1.0f);
+}
+
+int64_t soma_integrator_E_size(const soma_integrator *it) { return it->K * it->nblk * it->N; }
+
+int64_t soma_integrator_tape_per_row(const soma_integrator *it) {
+    return it->p.mode == SOMA_INTEGRATE_LINEAR ? 0 : (int64_t)it->nblk * it->P;
+}
+
+int64_t soma_integrator_scratch_per_row(const soma_integrator *it, int64_t in_dim) {
+    /* x² (in_dim) + G (nblk·P) + the x²-part of dx (in_dim) */
+    return 2 * in_dim + (int64_t)it->nblk * it->P;
+}
+
+/* Visits block b of E as contiguous segments: fn(e_segment, param_segment, length). */
+#define FOR_SEGMENTS(it, S, b, src, E_, P_, BODY)                                           \
+    do {                                                                                    \
+        const soma_synop *op_ = (it)->op;                                                   \
+        int64_t nseg_ = op_->in_major ? (it)->K : 1;                                        \
+        int64_t len_ = op_->in_major ? (it)->N : (it)->N * (it)->K;                         \
+        for (int64_t j_ = 0; j_ < nseg_; j_++) {                                            \
+            int64_t eo_ = op_->in_major ? j_ * (S) + (int64_t)(b) * (it)->N                 \
+                                        : (int64_t)(b) * (it)->N * (it)->K;                 \
+            int64_t po_ = (src) + (op_->in_major ? j_ * (it)->N : 0);                       \
+            E_ = eo_, P_ = po_;                                                             \
+            for (int64_t i = 0; i < len_; i++) { BODY; }                                    \
+        }                                                                                   \
+    } while (0)
+
+void soma_integrator_prepare(const soma_integrator *it, float *E, const float *params) {
+    int64_t src[MAX_BLK], eo, po;
+    int fn[MAX_BLK];
+    int nb = block_table(it, src, fn);
+    const int64_t S = (int64_t)nb * it->N;
+    for (int b = 0; b < nb; b++) {
+        switch (fn[b]) {
+        case F_COPY: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i]); break;
+        case F_SQUARE: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i] * params[po + i]); break;
+        case F_POS: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i] > 0 ? params[po + i] : 0.0f); break;
+        case F_NEG: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i] < 0 ? params[po + i] : 0.0f); break;
+        }
+    }
+}
+
+void soma_integrator_finish(const soma_integrator *it, float *dparams, const float *gws,
+                            const float *params) {
+    int64_t src[MAX_BLK], eo, po;
+    int fn[MAX_BLK];
+    int nb = block_table(it, src, fn);
+    const int64_t S = (int64_t)nb * it->N;
+    const float *dE = gws + it->gE;
+    memset(dparams, 0, (size_t)it->n_params * sizeof *dparams);
+    for (int b = 0; b < nb; b++) {
+        switch (fn[b]) {
+        case F_COPY: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += dE[eo + i]); break;
+        case F_SQUARE: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += 2.0f * params[po + i] * dE[eo + i]); break;
+        case F_POS: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += params[po + i] > 0 ? dE[eo + i] : 0.0f); break;
+        case F_NEG: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += params[po + i] < 0 ? dE[eo + i] : 0.0f); break;
+        }
+    }
+    /* Ablation ab3 keeps λ fixed: it stays a parameter (so checkpoints hold it) with zero grad. */
+    bool lam_fixed = it->p.mode == SOMA_INTEGRATE_BILINEAR && it->p.ablation == SOMA_ABLATION_AB3;
+    for (int64_t i = 0; i < it->nlam; i++) dparams[it->olam + i] = lam_fixed ? 0.0f : gws[it->glam + i];
+    if (it->oa >= 0) dparams[it->oa] = gws[it->ga];
+    for (int64_t i = 0; i < it->N; i++) dparams[it->ob + i] = gws[it->gb + i];
+}
+
+static void add_bias(const soma_integrator *it, float *cur, const float *b, int64_t rows) {
+    const int64_t N = it->N, in = it->inner;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < N; c++) {
+            float *restrict y = cur + r * it->P + c * in;
+            for (int64_t s = 0; s < in; s++) y[s] += b[c];
+        }
+}
+
+void soma_integrator_forward(const soma_integrator *it, float *cur, float *Y, const float *x,
+                             const soma_spikes *sx, const float *E, const float *params,
+                             float *scratch, int64_t rows) {
+    const soma_synop *op = it->op;
+    const int64_t N = it->N, S = it->nblk * N;
+    if (it->p.mode == SOMA_INTEGRATE_LINEAR) {
+        op->ops->forward(op, cur, x, sx, E, N, 0, N, rows);
+        add_bias(it, cur, params + it->ob, rows);
+        return;
+    }
+    if (sx || it->nblk_x == it->nblk) {
+        op->ops->forward(op, Y, x, sx, E, S, 0, S, rows); /* binary x: x² = x */
+    } else {
+        op->ops->forward(op, Y, x, NULL, E, S, 0, it->nblk_x * N, rows);
+        const int64_t n = rows * op->in_dim;
+        float *x2 = scratch;
+        for (int64_t i = 0; i < n; i++) x2[i] = x[i] * x[i];
+        op->ops->forward(op, Y, x2, NULL, E, S, it->nblk_x * N, (it->nblk - it->nblk_x) * N, rows);
+    }
+    if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_combine(it, cur, Y, params, rows);
+    else soma_shunting_combine(it, cur, Y, params, rows);
+}
+
+void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, const float *g,
+                              const float *Y, const float *x, const soma_spikes *sx,
+                              const float *E, const float *params, float *scratch,
+                              int64_t rows) {
+    const soma_synop *op = it->op;
+    const int64_t N = it->N, S = it->nblk * N, in = it->inner, M = op->in_dim;
+    /* ∂b = Σ_rows,positions g */
+    float *db = gws + it->gb;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < N; c++) {
+            const float *gr = g + r * it->P + c * in;
+            float acc = 0;
+            for (int64_t s = 0; s < in; s++) acc += gr[s];
+            db[c] += acc;
+        }
+    if (it->p.mode == SOMA_INTEGRATE_LINEAR) {
+        op->ops->backward_weight(op, gws + it->gE, g, x, sx, N, 0, N, rows);
+        if (dx) op->ops->backward_input(op, dx, g, E, N, 0, N, rows, 0.0f);
+        return;
+    }
+    float *x2 = scratch, *dx2 = scratch + rows * M, *G = scratch + 2 * rows * M;
+    if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_grad(it, G, gws, g, Y, params, rows);
+    else soma_shunting_grad(it, G, gws, g, Y, params, rows);
+    const int64_t nx = (int64_t)it->nblk_x * N;
+    if (sx || it->nblk_x == it->nblk) {
+        op->ops->backward_weight(op, gws + it->gE, G, x, sx, S, 0, S, rows);
+    } else {
+        op->ops->backward_weight(op, gws + it->gE, G, x, NULL, S, 0, nx, rows);
+        for (int64_t i = 0; i < rows * M; i++) x2[i] = x[i] * x[i];
+        op->ops->backward_weight(op, gws + it->gE, G, x2, NULL, S, nx, S - nx, rows);
+    }
+    if (dx) {
+        /* dx = A_{x-blocks}ᵀ(G) + 2x ⊙ A_{x²-blocks}ᵀ(G) */
+        op->ops->backward_input(op, dx, G, E, S, 0, nx, rows, 0.0f);
+        if (nx < S) {
+            op->ops->backward_input(op, dx2, G, E, S, nx, S - nx, rows, 0.0f);
+            for (int64_t i = 0; i < rows * M; i++) dx[i] += 2.0f * x[i] * dx2[i];
+        }
+    }
+}

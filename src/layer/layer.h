@@ -1,0 +1,72 @@
+/*
+ * layer/layer.h — the layer interface the net runs: a small const vtable over a base struct.
+ *
+ * A layer maps its input (T, B, in_dim) to its output (T, B, out_dim) for one chunk of B
+ * samples. Buffers are planned by the net from the sizes declared here and handed in through
+ * soma_lctx; layers never allocate while running. Parameters, the prepared (stacked) weights
+ * E and the gradient workspace are slices of the net's flat blocks.
+ */
+#ifndef SOMA_LAYER_H
+#define SOMA_LAYER_H
+
+#include "soma/net.h"
+
+typedef struct soma_layer soma_layer;
+
+/* What one layer call gets for one chunk. */
+typedef struct soma_lctx {
+    int T;
+    int64_t B;             /* samples in this chunk */
+    const float *params;   /* the layer's parameter slice */
+    const float *E;        /* the layer's prepared weights */
+    float *tape;           /* (tape_per_row·T·B + tape_fixed) floats kept from forward to backward */
+    float *scratch;        /* (scratch_per_row·T·B + scratch_fixed) floats, free between calls */
+    float *gws;            /* the layer's gradient workspace for this chunk (accumulate) */
+    bool train;
+    bool in_binary;        /* input values are 0/1 spikes */
+    float sparse_max_density;
+    uint64_t seed;         /* stream for this batch (dropout) */
+    const int64_t *uid;    /* (B) sample ids */
+    double *spikes;        /* OUT: output spikes of this call (may be NULL) */
+} soma_lctx;
+
+typedef struct soma_layer_ops {
+    const char *name;
+    void (*init_params)(const soma_layer *l, float *params, soma_rng *rng);
+    /* Builds E from params once per batch (NULL if the layer has no E). */
+    void (*prepare)(const soma_layer *l, float *E, const float *params);
+    void (*forward)(const soma_layer *l, const soma_lctx *c, float *y, const float *x);
+    /* dx may be NULL (first layer); dx and dy never alias. */
+    void (*backward)(const soma_layer *l, const soma_lctx *c, float *dx, const float *dy,
+                     const float *x, const float *y);
+    /* Maps the chunk-summed workspace onto the parameter gradients (overwrites them). */
+    void (*finish)(const soma_layer *l, float *dparams, const float *gws, const float *params);
+    /* Names, offsets (in the layer slice) and sizes of the parameter tensors; returns count. */
+    int (*tensors)(const soma_layer *l, const char **names, int64_t *offs, int64_t *numels);
+    void (*free)(soma_layer *l);
+} soma_layer_ops;
+
+struct soma_layer {
+    const soma_layer_ops *ops;
+    char desc[128];
+    int64_t in_dim, out_dim;
+    bool spiking_out;        /* output is binary spikes */
+    int64_t n_params, E_size, gws_size;
+    int64_t tape_per_row, tape_fixed;
+    int64_t scratch_per_row, scratch_fixed;
+    /* set by the net */
+    int64_t param_off, E_off, gws_off;
+};
+
+/* Dense spiking layer: dense synapse + integration mode + neuron dynamics. */
+int soma_spiking_dense_create(soma_layer **out, int64_t in_dim, int64_t n,
+                              const soma_integrate_params *ip, const soma_neuron_params *np,
+                              soma_error *err);
+/* Recurrent spiking layer: i_t = A(x_t) + W_rec·s_{t−1}, A with any integration mode. */
+int soma_recurrent_create(soma_layer **out, int64_t in_dim, int64_t n,
+                          const soma_integrate_params *ip, const soma_neuron_params *np,
+                          soma_error *err);
+/* Dropout, one mask per sample for all T steps, inverted scaling 1/(1 − p). */
+int soma_dropout_create(soma_layer **out, int64_t dim, float p, soma_error *err);
+
+#endif

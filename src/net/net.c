@@ -1,0 +1,416 @@
+/*
+ * net/net.c — a chain of layers: build from the notation, plan buffers, run batches.
+ *
+ * Memory plan (reserve): the flat parameter, gradient and prepared-weight blocks, and one
+ * buffer per chunk holding that chunk's encoded input, every layer's output and tape, two
+ * ping-pong gradient buffers, the scratch and the gradient workspace. After reserve a batch
+ * allocates nothing.
+ *
+ * A batch is split into chunks of cfg.chunk samples that run in parallel (OpenMP; BLAS stays
+ * single-threaded inside). Each chunk accumulates into its own gradient workspace, and the
+ * workspaces are summed in chunk order afterwards, so the result does not depend on the
+ * number of threads.
+ */
+#include "net/net_internal.h"
+
+#include "encode/encode.h"
+#include "train/loss.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+soma_integrate_params soma_integrate_default_params(void) {
+    soma_integrate_params p = {0};
+    p.mode = SOMA_INTEGRATE_LINEAR;
+    p.ablation = SOMA_ABLATION_NONE;
+    p.rank = 1;
+    p.lambda_init = 0.1f;
+    p.v_scale = 1.0f;
+    p.shunt_k = 1.0f;
+    p.shunt_scale = 0.01f;
+    p.mix_init = 0.5f;
+    return p;
+}
+
+soma_net_config soma_net_default_config(void) {
+    soma_net_config c;
+    memset(&c, 0, sizeof c);
+    c.T = 20;
+    c.neuron = soma_neuron_default_params();
+    c.integrate = soma_integrate_default_params();
+    c.encoder = SOMA_ENCODE_RATE;
+    c.readout = SOMA_READOUT_RATE;
+    c.loss = SOMA_LOSS_CE;
+    c.logit_scale = 1.0f;
+    c.chunk = 16;
+    c.sparse_max_density = 0.3f;
+    return c;
+}
+
+/* ---- names ------------------------------------------------------------------------------ */
+
+static int lookup(const char *const *names, int n, const char *s) {
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(names[i], s) == 0) return i;
+    return -1;
+}
+static const char *const mode_names[] = {"linear", "bilinear", "shunting"};
+static const char *const abl_names[] = {"none", "ab1", "ab2", "ab3"};
+static const char *const enc_names[] = {"rate", "latency", "direct"};
+static const char *const ro_names[] = {"rate", "membrane"};
+static const char *const loss_names[] = {"ce", "mse"};
+#define NAME(arr, i, n) ((unsigned)(i) < (unsigned)(n) ? arr[i] : "?")
+const char *soma_integrate_mode_name(soma_integrate_mode m) { return NAME(mode_names, m, 3); }
+const char *soma_ablation_name(soma_ablation a) { return NAME(abl_names, a, 4); }
+const char *soma_encoder_name(soma_encoder e) { return NAME(enc_names, e, 3); }
+const char *soma_readout_name(soma_readout r) { return NAME(ro_names, r, 2); }
+const char *soma_loss_name(soma_loss l) { return NAME(loss_names, l, 2); }
+int soma_integrate_mode_parse(const char *s) {
+    if (s && strcmp(s, "lif") == 0) return SOMA_INTEGRATE_LINEAR;
+    return lookup(mode_names, 3, s);
+}
+int soma_ablation_parse(const char *s) { return lookup(abl_names, 4, s); }
+int soma_encoder_parse(const char *s) { return lookup(enc_names, 3, s); }
+int soma_readout_parse(const char *s) {
+    if (s && strcmp(s, "mem") == 0) return SOMA_READOUT_MEMBRANE;
+    return lookup(ro_names, 2, s);
+}
+int soma_loss_parse(const char *s) { return lookup(loss_names, 2, s); }
+
+/* ---- build ------------------------------------------------------------------------------ */
+
+static int set_err(soma_net *net, int rc, const char *msg) {
+    snprintf(net->err, sizeof net->err, "%s", msg);
+    return rc;
+}
+
+void soma_net_free(soma_net *net) {
+    if (!net) return;
+    for (int i = 0; i < net->nl; i++)
+        if (net->layers[i]) net->layers[i]->ops->free(net->layers[i]);
+    soma_free(net->layers);
+    soma_free(net->spec);
+    soma_free(net->params);
+    soma_free(net->grads);
+    soma_free(net->E);
+    soma_free(net->tensors);
+    for (int c = 0; c < net->n_chunks; c++) soma_free(net->chunks[c].buf);
+    soma_free(net->chunks);
+    soma_free(net);
+}
+
+static int add_tensors(soma_net *net, int li, soma_error *err) {
+    const soma_layer *l = net->layers[li];
+    if (!l->ops->tensors) return SOMA_OK;
+    const char *names[16];
+    int64_t offs[16], nums[16];
+    int n = l->ops->tensors(l, names, offs, nums);
+    soma_net_tensor *t = soma_malloc((size_t)(net->ntens + n) * sizeof *t);
+    if (!t) return soma_fail(err, SOMA_E_NOMEM, "out of memory");
+    if (net->ntens) memcpy(t, net->tensors, (size_t)net->ntens * sizeof *t);
+    soma_free(net->tensors);
+    net->tensors = t;
+    for (int i = 0; i < n; i++) {
+        soma_net_tensor *x = &net->tensors[net->ntens++];
+        snprintf(x->name, sizeof x->name, "l%d.%s", li, names[i]);
+        x->offset = l->param_off + offs[i];
+        x->numel = nums[i];
+    }
+    return SOMA_OK;
+}
+
+int soma_net_create(soma_net **out, const char *spec, const soma_net_config *cfg, uint64_t seed,
+                    soma_error *err) {
+    *out = NULL;
+    if (!spec || !cfg) return soma_fail(err, SOMA_E_ARG, "no net spec given");
+    if (cfg->T < 1 || cfg->T > 100000) return soma_fail(err, SOMA_E_ARG, "T = %d out of range (1..100000)", cfg->T);
+    if (cfg->chunk < 1 || cfg->chunk > 4096) return soma_fail(err, SOMA_E_ARG, "chunk = %d out of range", cfg->chunk);
+    soma_net_layer_spec ls[SOMA_MAX_LAYERS];
+    int64_t in_dim = 0;
+    int nls = 0;
+    int rc = soma_spec_parse(spec, cfg, &in_dim, ls, &nls, err);
+    if (rc != SOMA_OK) return rc;
+    soma_net *net = soma_calloc(1, sizeof *net);
+    if (!net) return soma_fail(err, SOMA_E_NOMEM, "out of memory");
+    net->cfg = *cfg;
+    net->seed = seed;
+    net->in_dim = in_dim;
+    size_t sl = strlen(spec) + 1;
+    net->spec = soma_malloc(sl);
+    net->layers = soma_calloc((size_t)nls, sizeof *net->layers);
+    if (!net->spec || !net->layers) {
+        rc = soma_fail(err, SOMA_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    memcpy(net->spec, spec, sl);
+    int64_t dim = in_dim;
+    int last_neural = -1;
+    for (int i = 0; i < nls; i++)
+        if (ls[i].kind != SOMA_LS_DROPOUT) last_neural = i;
+    if (last_neural < 0) {
+        rc = soma_fail(err, SOMA_E_ARG, "net \"%s\" has no layers after the input size", spec);
+        goto fail;
+    }
+    for (int i = 0; i < nls; i++) {
+        soma_neuron_params np = cfg->neuron;
+        if (i == last_neural && cfg->readout == SOMA_READOUT_MEMBRANE) np.spiking = false;
+        soma_layer *l = NULL;
+        switch (ls[i].kind) {
+        case SOMA_LS_DENSE: rc = soma_spiking_dense_create(&l, dim, ls[i].n, &ls[i].integrate, &np, err); break;
+        case SOMA_LS_RECURRENT: rc = soma_recurrent_create(&l, dim, ls[i].n, &ls[i].integrate, &np, err); break;
+        default: rc = soma_dropout_create(&l, dim, ls[i].p, err); break;
+        }
+        if (rc != SOMA_OK) goto fail;
+        net->layers[net->nl++] = l;
+        l->param_off = net->n_params, net->n_params += l->n_params;
+        l->E_off = net->n_E, net->n_E += l->E_size;
+        l->gws_off = net->n_gws, net->n_gws += l->gws_size;
+        if ((rc = add_tensors(net, i, err)) != SOMA_OK) goto fail;
+        dim = l->out_dim;
+    }
+    net->out_dim = dim;
+    if (dim > 1024) {
+        rc = soma_fail(err, SOMA_E_ARG, "the output layer has %lld neurons; at most 1024 classes are supported", (long long)dim);
+        goto fail;
+    }
+    net->params = soma_calloc((size_t)net->n_params, sizeof(float));
+    net->grads = soma_calloc((size_t)net->n_params, sizeof(float));
+    net->E = soma_calloc((size_t)(net->n_E ? net->n_E : 1), sizeof(float));
+    if (!net->params || !net->grads || !net->E) {
+        rc = soma_fail(err, SOMA_E_NOMEM, "out of memory for %lld parameters", (long long)net->n_params);
+        goto fail;
+    }
+    soma_rng rng;
+    soma_rng_seed(&rng, seed);
+    for (int i = 0; i < net->nl; i++) {
+        soma_layer *l = net->layers[i];
+        if (l->ops->init_params) l->ops->init_params(l, net->params + l->param_off, &rng);
+    }
+    *out = net;
+    return SOMA_OK;
+fail:
+    soma_net_free(net);
+    return rc;
+}
+
+/* ---- plan -------------------------------------------------------------------------------- */
+
+#define ALIGN16(n) (((n) + 15) & ~(int64_t)15)
+
+static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl) {
+    const int64_t rows = (int64_t)net->cfg.T * Bc;
+    int64_t o = 0, maxdim = net->in_dim, scratch = 0;
+    pl->xin = o, o += ALIGN16(rows * net->in_dim);
+    for (int i = 0; i < net->nl; i++) {
+        const soma_layer *l = net->layers[i];
+        pl->act[i] = o, o += ALIGN16(rows * l->out_dim);
+        pl->tape[i] = o, o += ALIGN16(rows * l->tape_per_row + l->tape_fixed);
+        int64_t s = rows * l->scratch_per_row + l->scratch_fixed;
+        scratch = s > scratch ? s : scratch;
+        maxdim = l->out_dim > maxdim ? l->out_dim : maxdim;
+    }
+    pl->grad[0] = o, o += ALIGN16(rows * maxdim);
+    pl->grad[1] = o, o += ALIGN16(rows * maxdim);
+    pl->scratch = o, o += ALIGN16(scratch);
+    pl->gws = o, o += ALIGN16(net->n_gws);
+    pl->logits = o, o += ALIGN16(Bc * net->out_dim);
+    return o;
+}
+
+int soma_net_reserve(soma_net *net, int max_batch, soma_error *err) {
+    if (max_batch < 1) return soma_fail(err, SOMA_E_ARG, "batch size %d must be >= 1", max_batch);
+    if (max_batch <= net->max_batch) return SOMA_OK;
+    const int Bc = net->cfg.chunk;
+    const int nch = (max_batch + Bc - 1) / Bc;
+    for (int c = 0; c < net->n_chunks; c++) soma_free(net->chunks[c].buf);
+    soma_free(net->chunks);
+    net->n_chunks = 0, net->max_batch = 0;
+    net->chunks = soma_calloc((size_t)nch, sizeof *net->chunks);
+    if (!net->chunks) return soma_fail(err, SOMA_E_NOMEM, "out of memory planning %d chunks", nch);
+    int64_t nf = chunk_floats(net, Bc, &net->plan);
+    for (int c = 0; c < nch; c++) {
+        net->chunks[c].buf = soma_calloc((size_t)nf, sizeof(float));
+        if (!net->chunks[c].buf) {
+            for (int j = 0; j < c; j++) soma_free(net->chunks[j].buf);
+            soma_free(net->chunks);
+            net->chunks = NULL;
+            return soma_fail(err, SOMA_E_NOMEM, "out of memory: %d chunks of %.1f MB", nch, (double)nf * 4 / 1e6);
+        }
+    }
+    net->n_chunks = nch;
+    net->max_batch = nch * Bc;
+    return SOMA_OK;
+}
+
+/* ---- run --------------------------------------------------------------------------------- */
+
+static void prepare_all(soma_net *net) {
+    for (int i = 0; i < net->nl; i++) {
+        soma_layer *l = net->layers[i];
+        if (l->ops->prepare) l->ops->prepare(l, net->E + l->E_off, net->params + l->param_off);
+    }
+}
+
+/* Runs one chunk: encode, forward, loss, and (train) backward into its workspace. */
+static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, const int64_t *uid,
+                      int64_t B, uint64_t seed, bool train, float grad_scale, float *logits_out) {
+    soma_chunk *ch = &net->chunks[ci];
+    const soma_chunk_plan *pl = &net->plan;
+    float *buf = ch->buf;
+    const int T = net->cfg.T;
+    const int64_t rows = (int64_t)T * B;
+    memset(&ch->stats, 0, sizeof ch->stats);
+    float *xin = buf + pl->xin;
+    soma_encode(net->cfg.encoder, xin, x, uid, T, B, net->in_dim, seed);
+    bool binary = net->cfg.encoder != SOMA_ENCODE_DIRECT;
+    soma_lctx c = {0};
+    c.T = T, c.B = B, c.train = train, c.seed = seed, c.uid = uid;
+    c.sparse_max_density = net->cfg.sparse_max_density;
+    c.scratch = buf + pl->scratch;
+    const float *in = xin;
+    for (int i = 0; i < net->nl; i++) {
+        soma_layer *l = net->layers[i];
+        c.params = net->params + l->param_off;
+        c.E = net->E + l->E_off;
+        c.tape = buf + pl->tape[i];
+        c.in_binary = binary;
+        c.spikes = i < 16 ? &ch->stats.spikes[i] : NULL;
+        l->ops->forward(l, &c, buf + pl->act[i], in);
+        if (i < 16) ch->stats.neurons[i] += (double)rows * (double)l->out_dim;
+        binary = l->spiking_out;
+        in = buf + pl->act[i];
+    }
+    const int64_t C = net->out_dim;
+    float *logits = buf + pl->logits, *dy = buf + pl->grad[0];
+    ch->stats.loss_sum = soma_loss_eval(net->cfg.loss, net->cfg.logit_scale, logits, train ? dy : NULL,
+                                        &ch->stats.correct, in, y, T, B, C, grad_scale);
+    ch->stats.samples = B;
+    if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);
+    if (!train) return;
+    float *gws = buf + pl->gws;
+    memset(gws, 0, (size_t)net->n_gws * sizeof *gws);
+    int cur = 0;
+    for (int i = net->nl - 1; i >= 0; i--) {
+        soma_layer *l = net->layers[i];
+        c.params = net->params + l->param_off;
+        c.E = net->E + l->E_off;
+        c.tape = buf + pl->tape[i];
+        c.gws = gws + l->gws_off;
+        c.in_binary = i == 0 ? net->cfg.encoder != SOMA_ENCODE_DIRECT : net->layers[i - 1]->spiking_out;
+        const float *xi = i == 0 ? xin : buf + pl->act[i - 1];
+        float *dx = i > 0 ? buf + pl->grad[1 - cur] : (net->input_grad ? buf + pl->grad[1 - cur] : NULL);
+        l->ops->backward(l, &c, dx, buf + pl->grad[cur], xi, buf + pl->act[i]);
+        cur = 1 - cur;
+    }
+    if (net->input_grad) {
+        /* Direct encoding feeds x at every step: ∂L/∂x = Σ_t ∂L/∂x_t. */
+        const float *g = buf + pl->grad[cur];
+        const int64_t M = net->in_dim;
+        float *dst = net->input_grad + (int64_t)ci * net->cfg.chunk * M;
+        memset(dst, 0, (size_t)(B * M) * sizeof *dst);
+        for (int t = 0; t < T; t++)
+            for (int64_t i = 0; i < B * M; i++) dst[i] += g[(int64_t)t * B * M + i];
+    }
+}
+
+static void merge_stats(soma_net *net, int nch, soma_batch_stats *st) {
+    if (!st) return;
+    memset(st, 0, sizeof *st);
+    for (int c = 0; c < nch; c++) {
+        const soma_batch_stats *s = &net->chunks[c].stats;
+        st->loss_sum += s->loss_sum;
+        st->correct += s->correct;
+        st->samples += s->samples;
+        for (int i = 0; i < 16; i++) st->spikes[i] += s->spikes[i], st->neurons[i] += s->neurons[i];
+    }
+}
+
+static int run_batch(soma_net *net, const float *x, const int32_t *y, const int64_t *uid, int B,
+                     uint64_t seed, bool train, float *logits, soma_batch_stats *stats) {
+    if (B < 1) return set_err(net, SOMA_E_ARG, "empty batch");
+    if (B > net->max_batch) {
+        soma_error e;
+        int rc = soma_net_reserve(net, B, &e);
+        if (rc != SOMA_OK) return set_err(net, rc, e.msg);
+    }
+    if (train && !y) return set_err(net, SOMA_E_ARG, "training needs labels");
+    if (y)
+        for (int b = 0; b < B; b++)
+            if (y[b] < 0 || y[b] >= net->out_dim) {
+                char m[128];
+                snprintf(m, sizeof m, "label %d of sample %d is outside 0..%lld", y[b], b, (long long)net->out_dim - 1);
+                return set_err(net, SOMA_E_ARG, m);
+            }
+    prepare_all(net);
+    const int Bc = net->cfg.chunk, nch = (B + Bc - 1) / Bc;
+    const int64_t M = net->in_dim, C = net->out_dim;
+    const float gs = 1.0f / (float)B;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int ci = 0; ci < nch; ci++) {
+        int64_t b0 = (int64_t)ci * Bc, nb = B - b0 < Bc ? B - b0 : Bc;
+        run_chunk(net, ci, x + b0 * M, y ? y + b0 : NULL, uid + b0, nb, seed, train, gs,
+                  logits ? logits + b0 * C : NULL);
+    }
+    merge_stats(net, nch, stats);
+    if (!train) return SOMA_OK;
+    /* Sum the chunk workspaces in chunk order (deterministic), then map onto parameters. */
+    float *g0 = net->chunks[0].buf + net->plan.gws;
+    const int64_t G = net->n_gws;
+    for (int ci = 1; ci < nch; ci++) {
+        const float *gi = net->chunks[ci].buf + net->plan.gws;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < G; i++) g0[i] += gi[i];
+    }
+    for (int i = 0; i < net->nl; i++) {
+        soma_layer *l = net->layers[i];
+        if (l->ops->finish)
+            l->ops->finish(l, net->grads + l->param_off, g0 + l->gws_off, net->params + l->param_off);
+    }
+    return SOMA_OK;
+}
+
+int soma_net_train_batch(soma_net *net, const float *x, const int32_t *y, const int64_t *uid,
+                         int B, uint64_t seed, soma_batch_stats *stats) {
+    return run_batch(net, x, y, uid, B, seed, true, NULL, stats);
+}
+
+int soma_net_eval_batch(soma_net *net, const float *x, const int32_t *y, const int64_t *uid,
+                        int B, uint64_t seed, float *logits, soma_batch_stats *stats) {
+    float *saved = net->input_grad;
+    net->input_grad = NULL;
+    int rc = run_batch(net, x, y, uid, B, seed, false, logits, stats);
+    net->input_grad = saved;
+    return rc;
+}
+
+void soma_net_set_input_grad(soma_net *net, float *dx) { net->input_grad = dx; }
+
+/* ---- accessors --------------------------------------------------------------------------- */
+
+const char *soma_net_spec(const soma_net *net) { return net->spec; }
+const soma_net_config *soma_net_config_of(const soma_net *net) { return &net->cfg; }
+int64_t soma_net_input_dim(const soma_net *net) { return net->in_dim; }
+int64_t soma_net_output_dim(const soma_net *net) { return net->out_dim; }
+int soma_net_layer_count(const soma_net *net) { return net->nl; }
+const char *soma_net_layer_desc(const soma_net *net, int i) {
+    return i >= 0 && i < net->nl ? net->layers[i]->desc : "";
+}
+float *soma_net_params(soma_net *net, int64_t *n) {
+    if (n) *n = net->n_params;
+    return net->params;
+}
+float *soma_net_grads(soma_net *net, int64_t *n) {
+    if (n) *n = net->n_params;
+    return net->grads;
+}
+int soma_net_param_count(const soma_net *net) { return net->ntens; }
+void soma_net_param_info(const soma_net *net, int i, const char **name, int64_t *offset,
+                         int64_t *numel) {
+    const soma_net_tensor *t = &net->tensors[i];
+    if (name) *name = t->name;
+    if (offset) *offset = t->offset;
+    if (numel) *numel = t->numel;
+}
+const char *soma_net_errmsg(const soma_net *net) { return net->err; }
+uint64_t soma_net_seed(const soma_net *net) { return net->seed; }
