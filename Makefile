@@ -21,7 +21,7 @@ CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Wsha
 ifeq ($(DEBUG),1)
   OPT := -O0 -g -DSOMA_DEBUG
 else
-  OPT := -O2 -g -ftree-vectorize -fno-math-errno
+  OPT := -O3 -g -fno-math-errno
 endif
 ifeq ($(NATIVE),1)
   OPT += -march=native

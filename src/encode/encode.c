@@ -6,6 +6,7 @@
  * that encodes it. Zero-valued features (most MNIST pixels) never spike and draw nothing.
  */
 #include "encode/encode.h"
+#include "synapse/synop.h" /* SOMA_HOT */
 
 #include <math.h>
 #include <string.h>
@@ -16,7 +17,7 @@ static inline uint64_t wyrand(uint64_t *s) {
     return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
-void soma_encode(soma_encoder e, float *out, const float *x, const int64_t *uid, int T,
+SOMA_HOT void soma_encode(soma_encoder e, float *out, const float *x, const int64_t *uid, int T,
                  int64_t B, int64_t M, uint64_t seed) {
     const int64_t BM = B * M;
     switch (e) {

@@ -337,7 +337,7 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
     if (train && !y) return set_err(net, SOMA_E_ARG, "training needs labels");
     if (y)
         for (int b = 0; b < B; b++)
-            if (y[b] < 0 || y[b] >= net->out_dim) {
+            if (y[b] < 0 || y[b] >= (net->out_dim == 1 ? 2 : net->out_dim)) {
                 char m[128];
                 snprintf(m, sizeof m, "label %d of sample %d is outside 0..%lld", y[b], b, (long long)net->out_dim - 1);
                 return set_err(net, SOMA_E_ARG, m);

@@ -9,6 +9,7 @@
  */
 #include "neuron/surrogate.h"
 #include "soma/neuron.h"
+#include "synapse/synop.h" /* SOMA_HOT */
 
 soma_neuron_params soma_neuron_default_params(void) {
     soma_neuron_params p = {0};
@@ -85,7 +86,7 @@ static void fwd_smooth(float *out, float *mem, const float *cur, float *u, int64
     }
 }
 
-static void fwd_step(float *out, float *mem, const float *cur, float *u, int64_t R, dyn q) {
+SOMA_HOT static void fwd_step(float *out, float *mem, const float *cur, float *u, int64_t R, dyn q) {
     if (!q.spiking) fwd_body(out, mem, cur, u, R, q, SOMA_RESET_NONE, false);
     else if (q.smooth) fwd_smooth(out, mem, cur, u, R, q);
     else if (q.reset == SOMA_RESET_HARD) fwd_body(out, mem, cur, u, R, q, SOMA_RESET_HARD, true);
@@ -134,7 +135,7 @@ static inline void bwd_body(float *restrict dcur, const float *restrict dout, co
     }
 }
 
-static double bwd_step(float *dcur, const float *dout, const float *mem, const float *out,
+SOMA_HOT static double bwd_step(float *dcur, const float *dout, const float *mem, const float *out,
                        const float *mem_prev, const float *out_prev, float *eps, int64_t R, dyn q) {
 #define BW(RS, SK, SP, DT) bwd_body(dcur, dout, mem, out, eps, R, q, RS, SK, SP, DT)
     if (!q.spiking) BW(SOMA_RESET_NONE, q.sk, false, true);

@@ -15,13 +15,18 @@ typedef struct dense_op {
     soma_synop base; /* must be first */
 } dense_op;
 
-int64_t soma_spikes_build(int32_t *idx, int64_t *off, const float *x, int64_t rows, int64_t M) {
+SOMA_HOT
+int64_t soma_spikes_build(int32_t *restrict idx, int64_t *restrict off, const float *restrict x,
+                          int64_t rows, int64_t M) {
     int64_t n = 0;
     for (int64_t r = 0; r < rows; r++) {
         off[r] = n;
         const float *xr = x + r * M;
-        for (int64_t k = 0; k < M; k++)
-            if (xr[k] != 0.0f) idx[n++] = (int32_t)k;
+        /* branch-free: write every index, advance only past nonzeros */
+        for (int64_t k = 0; k < M; k++) {
+            idx[n] = (int32_t)k;
+            n += xr[k] != 0.0f;
+        }
     }
     off[rows] = n;
     return n;
@@ -61,7 +66,7 @@ void soma_dense_backward_weight_ref(float *dE, const float *G, const float *x, i
 
 /* ---- fast kernels ----------------------------------------------------------------------- */
 
-static void dense_forward(const soma_synop *op, float *Y, const float *x, const soma_spikes *sx,
+SOMA_HOT static void dense_forward(const soma_synop *op, float *Y, const float *x, const soma_spikes *sx,
                           const float *E, int64_t S, int64_t c0, int64_t nc, int64_t rows) {
     const int64_t M = op->in_dim;
     if (!sx) {
@@ -87,7 +92,7 @@ static void dense_backward_input(const soma_synop *op, float *dx, const float *G
                 G + c0, (int)S, E + c0, (int)S, beta, dx, (int)M);
 }
 
-static void dense_backward_weight(const soma_synop *op, float *dE, const float *G, const float *x,
+SOMA_HOT static void dense_backward_weight(const soma_synop *op, float *dE, const float *G, const float *x,
                                   const soma_spikes *sx, int64_t S, int64_t c0, int64_t nc,
                                   int64_t rows) {
     const int64_t M = op->in_dim;

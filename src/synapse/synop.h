@@ -18,6 +18,14 @@
 
 #include "soma/core.h"
 
+/* Hot kernels are compiled for AVX-512, AVX2 and baseline x86-64 and picked at load time, so
+ * the default build stays portable without giving up the wide vectors where they exist. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SOMA_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SOMA_HOT
+#endif
+
 /* Binary input as per-row lists of active inputs (built once per layer call). */
 typedef struct soma_spikes {
     const int32_t *idx; /* active input indices, row after row */

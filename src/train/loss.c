@@ -3,7 +3,8 @@
  *
  * The readout of the output layer is its mean over T (spike rate, or mean membrane for a
  * non-spiking readout). Cross-entropy uses softmax(scale · readout); MSE compares the rate
- * with the one-hot target (SpikingJelly's MNIST recipe). Since the readout is a mean, the
+ * with the one-hot target (SpikingJelly's MNIST recipe); with a single output, MSE regresses
+ * the rate onto the label (0 or 1) and the prediction is rate > ½. Since the readout is a mean, the
  * gradient reaching every step is (1/T)·∂L/∂readout.
  */
 #include "train/loss.h"
@@ -26,6 +27,7 @@ double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, i
         int64_t best = 0;
         for (int64_t c = 1; c < C; c++)
             if (z[c] > z[best]) best = c;
+        if (C == 1) best = z[0] > 0.5f; /* a single output is a binary rate readout */
         if (!y) continue;
         if (correct && best == y[b]) (*correct)++;
         float dz[1024];
@@ -44,7 +46,8 @@ double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, i
         } else {
             double l = 0;
             for (int64_t c = 0; c < C; c++) {
-                float e = z[c] - (c == y[b]);
+                /* one output: the label itself (0 or 1) is the target rate */
+                float e = z[c] - (C == 1 ? (float)y[b] : (float)(c == y[b]));
                 l += (double)e * e;
                 if (d) d[c] = 2.0f * e / (float)C;
             }

@@ -1,0 +1,77 @@
+/* cli/cli.h — shared pieces of the `soma` command-line tool: option parsing, dataset names,
+ * progress display and JSON output. The CLI links libsoma like any other user. */
+#ifndef SOMA_CLI_H
+#define SOMA_CLI_H
+
+#include "soma.h"
+
+#include <stdio.h>
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STR, OPT_U64 } opt_type;
+
+typedef struct cli_opt {
+    const char *name;  /* "--lr" */
+    const char *alias; /* "-T" or NULL */
+    opt_type type;
+    void *dst;
+    const char *help;
+    double min, max;   /* numeric range (inclusive); min > max disables */
+} cli_opt;
+
+/* Parses argv[first..] into the table. Prints a clear error and returns -1 on an unknown
+ * flag, a missing or malformed value, or a value out of range; returns 1 for --help (after
+ * printing usage), 0 on success. */
+int cli_parse(const char *verb, const char *usage, cli_opt *opts, int argc, char **argv, int first);
+
+/* ---- network options shared by train / bench / xor -------------------------------------- */
+
+typedef struct net_opts {
+    const char *neuron;     /* integration: lif|linear|bilinear|shunting */
+    const char *dynamics;   /* lif|lif-tau|if|plif */
+    const char *reset, *surrogate, *encoder, *readout, *loss, *ablation;
+    double alpha, tau, theta, v_reset, slope, lambda_init, shunt_k, shunt_scale, v_scale, logit_scale;
+    double sparse_density;
+    int T, rank, chunk, detach_reset, lambda_per_neuron;
+} net_opts;
+
+void net_opts_defaults(net_opts *o);
+/* Appends the network options to a table at *n (capacity checked by the caller). */
+void net_opts_table(net_opts *o, cli_opt *t, int *n);
+/* Builds a config; prints the error and returns -1 on unknown names. */
+int net_opts_config(const net_opts *o, soma_net_config *cfg);
+
+/* ---- datasets ----------------------------------------------------------------------------- */
+
+/* Loads a named dataset: "mnist", "fashion" (from the cache dir), "idx:IMAGES,LABELS",
+ * "csv:PATH", "libsvm:PATH" (train = false picks the test split of named sets). */
+int cli_load_dataset(soma_dataset *d, const char *name, bool train, const char *cache_dir,
+                     soma_error *err);
+/* The cache dir: $SOMA_CACHE or "cache" next to the binary's working directory. */
+const char *cli_cache_dir(void);
+
+/* ---- output ------------------------------------------------------------------------------- */
+
+/* A progress line: redrawn in place on a terminal, plain lines (every ~5 s) otherwise. */
+void cli_progress(const soma_progress *p, void *user);
+void cli_progress_done(void);
+
+/* A tiny JSON object writer (numbers, strings, arrays of numbers). */
+typedef struct json_out {
+    FILE *f;
+    int n;
+} json_out;
+void json_begin(json_out *j, FILE *f);
+void json_str(json_out *j, const char *k, const char *v);
+void json_num(json_out *j, const char *k, double v);
+void json_int(json_out *j, const char *k, long long v);
+void json_arr(json_out *j, const char *k, const double *v, int n);
+void json_end(json_out *j);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_xor(int argc, char **argv);
+
+#endif

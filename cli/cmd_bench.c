@@ -1,0 +1,140 @@
+/*
+ * cli/cmd_bench.c — `soma bench`: training and inference throughput and peak memory of a net
+ * on real MNIST (rate-coded) or uniform random input, timed like the PyTorch reference in
+ * ../shared/bench/torch_ref.py (encoding + forward (+ backward + optimiser step)).
+ */
+#include "cli.h"
+
+#include <string.h>
+
+int cmd_bench(int argc, char **argv) {
+    net_opts no;
+    net_opts_defaults(&no);
+    const char *netspec = "784-100-10", *input = "mnist", *mode = "both";
+    int batch = 128, iters = 30, warmup = 3, threads = 0, json = 0;
+    uint64_t seed = 1;
+    cli_opt t[64];
+    int n = 0;
+    t[n++] = (cli_opt){"--net", NULL, OPT_STR, &netspec, "net notation", 1, 0};
+    net_opts_table(&no, t, &n);
+    t[n++] = (cli_opt){"--batch", NULL, OPT_INT, &batch, "batch size", 1, 65536};
+    t[n++] = (cli_opt){"--iters", NULL, OPT_INT, &iters, "timed iterations", 1, 1000000};
+    t[n++] = (cli_opt){"--warmup", NULL, OPT_INT, &warmup, "untimed iterations first", 0, 1000};
+    t[n++] = (cli_opt){"--input", NULL, OPT_STR, &input, "mnist (real images, rate-coded) | random (uniform [0,1))", 1, 0};
+    t[n++] = (cli_opt){"--mode", NULL, OPT_STR, &mode, "train | infer | both", 1, 0};
+    t[n++] = (cli_opt){"--threads", NULL, OPT_INT, &threads, "threads", 0, 1024};
+    t[n++] = (cli_opt){"--seed", NULL, OPT_U64, &seed, "seed", 0, 1e15};
+    t[n++] = (cli_opt){"--json", NULL, OPT_FLAG, &json, "print the numbers as one JSON object", 1, 0};
+    t[n] = (cli_opt){0};
+    int pr = cli_parse("bench", "[options]", t, argc, argv, 2);
+    if (pr) return pr > 0 ? 0 : 2;
+    bool do_train = strcmp(mode, "infer") != 0, do_infer = strcmp(mode, "train") != 0;
+    if (strcmp(mode, "train") && strcmp(mode, "infer") && strcmp(mode, "both")) {
+        fprintf(stderr, "soma bench: --mode must be train, infer or both\n");
+        return 2;
+    }
+    soma_set_threads(threads);
+    soma_net_config cfg;
+    if (net_opts_config(&no, &cfg)) return 2;
+    soma_error err = {0};
+    soma_net *net = NULL;
+    soma_optim *opt = NULL;
+    soma_dataset d = {0};
+    float *x = NULL;
+    int32_t *y = NULL;
+    int64_t *uid = NULL;
+    int rc = soma_net_create(&net, netspec, &cfg, seed, &err);
+    if (rc) goto fail;
+    const int64_t M = soma_net_input_dim(net), C = soma_net_output_dim(net);
+    x = soma_malloc((size_t)(batch * M) * sizeof *x);
+    y = soma_malloc((size_t)batch * sizeof *y);
+    uid = soma_malloc((size_t)batch * sizeof *uid);
+    if (!x || !y || !uid) {
+        rc = soma_fail(&err, SOMA_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    soma_rng rng;
+    soma_rng_seed(&rng, seed);
+    if (strcmp(input, "mnist") == 0) {
+        if ((rc = cli_load_dataset(&d, "mnist", true, cli_cache_dir(), &err))) goto fail;
+        if (d.dim != M) {
+            rc = soma_fail(&err, SOMA_E_SHAPE, "MNIST has %d features, the net's input is %lld", d.dim, (long long)M);
+            goto fail;
+        }
+        for (int b = 0; b < batch; b++) {
+            memcpy(x + b * M, d.x + (int64_t)(b % d.n) * M, (size_t)M * sizeof *x);
+            y[b] = d.y[b % d.n] % (int32_t)C;
+        }
+    } else if (strcmp(input, "random") == 0) {
+        for (int64_t i = 0; i < batch * M; i++) x[i] = soma_rng_uniform(&rng);
+        for (int b = 0; b < batch; b++) y[b] = (int32_t)soma_rng_below(&rng, (uint32_t)C);
+    } else {
+        rc = soma_fail(&err, SOMA_E_ARG, "--input must be mnist or random");
+        goto fail;
+    }
+    for (int b = 0; b < batch; b++) uid[b] = b;
+    int64_t np;
+    float *p = soma_net_params(net, &np), *g = soma_net_grads(net, NULL);
+    soma_optim_params op = soma_optim_default_params();
+    opt = soma_optim_create(&op, np);
+    if (!opt || (rc = soma_net_reserve(net, batch, &err))) {
+        if (!rc) rc = soma_fail(&err, SOMA_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    double train_sps = 0, infer_sps = 0, rates[16] = {0};
+    soma_batch_stats st;
+    if (do_train) {
+        for (int i = 0; i < warmup + iters; i++) {
+            if (i == warmup) train_sps = soma_now();
+            if ((rc = soma_net_train_batch(net, x, y, uid, batch, seed + (uint64_t)i, &st))) goto net_fail;
+            soma_optim_step(opt, p, g, op.lr);
+        }
+        train_sps = (double)iters * batch / (soma_now() - train_sps);
+    }
+    if (do_infer) {
+        for (int i = 0; i < warmup + iters; i++) {
+            if (i == warmup) infer_sps = soma_now();
+            if ((rc = soma_net_eval_batch(net, x, y, uid, batch, seed + (uint64_t)i, NULL, &st))) goto net_fail;
+        }
+        infer_sps = (double)iters * batch / (soma_now() - infer_sps);
+    }
+    int nl = soma_net_layer_count(net) < 16 ? soma_net_layer_count(net) : 16;
+    for (int i = 0; i < nl; i++) rates[i] = st.neurons[i] > 0 ? st.spikes[i] / st.neurons[i] : 0;
+    double rss = (double)soma_peak_rss() / 1048576.0, own = (double)soma_mem_peak() / 1048576.0;
+    if (json) {
+        json_out j;
+        json_begin(&j, stdout);
+        json_str(&j, "impl", "soma");
+        json_str(&j, "net", netspec);
+        json_str(&j, "neuron", no.neuron);
+        json_str(&j, "input", input);
+        json_int(&j, "T", cfg.T);
+        json_int(&j, "batch", batch);
+        json_int(&j, "threads", soma_threads());
+        if (do_train) json_num(&j, "train_samples_per_s", train_sps);
+        if (do_infer) json_num(&j, "infer_samples_per_s", infer_sps);
+        json_num(&j, "peak_rss_mb", rss);
+        json_num(&j, "peak_soma_mb", own);
+        json_arr(&j, "firing_rate", rates, nl);
+        json_end(&j);
+    } else {
+        printf("soma bench: net %s, neuron %s, T = %d, batch %d, %d threads, %s input\n", netspec, no.neuron, cfg.T, batch, soma_threads(), input);
+        if (do_train) printf("  train: %.0f samples/s\n", train_sps);
+        if (do_infer) printf("  infer: %.0f samples/s\n", infer_sps);
+        printf("  peak memory: %.1f MB RSS (%.1f MB in Soma buffers)\n", rss, own);
+    }
+    soma_optim_free(opt);
+    soma_net_free(net);
+    soma_dataset_free(&d);
+    soma_free(x), soma_free(y), soma_free(uid);
+    return 0;
+net_fail:
+    soma_fail(&err, rc, "%s", soma_net_errmsg(net));
+fail:
+    fprintf(stderr, "soma bench: %s\n", err.msg[0] ? err.msg : soma_status_str(rc));
+    soma_optim_free(opt);
+    soma_net_free(net);
+    soma_dataset_free(&d);
+    soma_free(x), soma_free(y), soma_free(uid);
+    return 1;
+}
