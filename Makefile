@@ -16,7 +16,7 @@ BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Wshadow \
-               -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+               -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-psabi \
                -Iinclude -Isrc $(BLAS_CFLAGS) -fPIC
 ifeq ($(DEBUG),1)
   OPT := -O0 -g -DSOMA_DEBUG

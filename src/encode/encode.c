@@ -48,3 +48,49 @@ SOMA_HOT void soma_encode(soma_encoder e, float *out, const float *x, const int6
         break;
     }
 }
+
+SOMA_HOT int64_t soma_encode_spikes(soma_encoder e, int32_t *restrict idx, int64_t *restrict off,
+                                    const float *restrict x, const int64_t *uid, int T, int64_t B,
+                                    int64_t M, uint64_t seed, int32_t *restrict nz,
+                                    int64_t *restrict nz_off) {
+    /* Pass 1: each sample's nonzero features, once for all T steps (most pixels are 0). */
+    int64_t m = 0;
+    for (int64_t b = 0; b < B; b++) {
+        nz_off[b] = m;
+        const float *xb = x + b * M;
+        for (int64_t j = 0; j < M; j++) {
+            nz[m] = (int32_t)j;
+            m += xb[j] > 0.0f;
+        }
+    }
+    nz_off[B] = m;
+    /* Pass 2: rows in (t, b) order; a rate draw for every nonzero feature, in feature order,
+     * from the generator of (sample, step), as soma_encode does. */
+    int64_t n = 0;
+    for (int t = 0; t < T; t++)
+        for (int64_t b = 0; b < B; b++) {
+            const float *xb = x + b * M;
+            off[(int64_t)t * B + b] = n;
+            if (e == SOMA_ENCODE_RATE) {
+                uint64_t st = soma_hash3(seed, (uint64_t)uid[b], (uint64_t)t);
+                for (int64_t i = nz_off[b]; i < nz_off[b + 1]; i++) {
+                    idx[n] = nz[i];
+                    n += soma_u01(wyrand(&st)) < xb[nz[i]];
+                }
+            } else {
+                for (int64_t i = nz_off[b]; i < nz_off[b + 1]; i++) {
+                    float p = xb[nz[i]] > 1.0f ? 1.0f : xb[nz[i]];
+                    idx[n] = nz[i];
+                    n += (int)lrintf((1.0f - p) * (float)(T - 1)) == t;
+                }
+            }
+        }
+    off[(int64_t)T * B] = n;
+    return n;
+}
+
+void soma_spikes_densify(float *out, const int32_t *idx, const int64_t *off, int64_t rows, int64_t M) {
+    memset(out, 0, (size_t)(rows * M) * sizeof *out);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = off[r]; j < off[r + 1]; j++) out[r * M + idx[j]] = 1.0f;
+}

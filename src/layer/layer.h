@@ -24,6 +24,8 @@ typedef struct soma_lctx {
     float *gws;            /* the layer's gradient workspace for this chunk (accumulate) */
     bool train;
     bool in_binary;        /* input values are 0/1 spikes */
+    const struct soma_spikes *sx_in; /* the input as spike lists, built by the producer (the
+                                        encoder); when set, x may be NULL */
     float sparse_max_density;
     uint64_t seed;         /* stream for this batch (dropout) */
     const int64_t *uid;    /* (B) sample ids */
@@ -51,6 +53,7 @@ struct soma_layer {
     char desc[128];
     int64_t in_dim, out_dim;
     bool spiking_out;        /* output is binary spikes */
+    bool takes_spikes;       /* forward/backward accept lctx.sx_in instead of a dense x */
     int64_t n_params, E_size, gws_size;
     int64_t tape_per_row, tape_fixed;
     int64_t scratch_per_row, scratch_fixed;

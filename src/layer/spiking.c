@@ -59,16 +59,30 @@ static void sp_prepare(const soma_layer *l, float *E, const float *params) {
     soma_integrator_prepare(&s->it, E, params);
 }
 
+/* The input's spike lists: the producer's (encoder) or the ones built in the tape. The
+ * per-sample gradient scratch (mask, touched) sits at the end of the scratch block. */
+static soma_spikes spikes_of(const spiking_layer *s, const soma_lctx *c, tape_view tv, int64_t rows) {
+    soma_spikes sx = {tv.idx, tv.off, c->B, NULL, NULL};
+    if (c->sx_in) sx.idx = c->sx_in->idx, sx.off = c->sx_in->off;
+    float *tail = c->scratch + rows * s->base.scratch_per_row;
+    sx.mask = (uint64_t *)tail;
+    sx.touched = (int32_t *)(tail + 2 * s->base.in_dim);
+    return sx;
+}
+
 static void sp_forward(const soma_layer *l, const soma_lctx *c, float *y, const float *x) {
     const spiking_layer *s = (const spiking_layer *)l;
     const int64_t rows = (int64_t)c->T * c->B, P = s->it.P, M = l->in_dim;
     tape_view tv = tape_of(s, c->tape, rows);
-    soma_spikes sx = {tv.idx, tv.off}, *psx = NULL;
+    soma_spikes sx = spikes_of(s, c, tv, rows), *psx = NULL;
     *tv.flag = 0.0f;
-    if (c->in_binary && c->sparse_max_density > 0) {
+    if (c->sx_in) {
+        psx = &sx, *tv.flag = 1.0f; /* the producer chose the event-driven path */
+    } else if (c->in_binary && c->sparse_max_density > 0) {
         int64_t nnz = soma_spikes_build(tv.idx, tv.off, x, rows, M);
         if ((double)nnz <= c->sparse_max_density * (double)rows * (double)M) psx = &sx, *tv.flag = 1.0f;
     }
+    if (psx) memset(sx.mask, 0, (size_t)M * sizeof *sx.mask);
     float *cur = c->scratch, *u = cur + rows * P, *isc = u + c->B * P;
     soma_integrator_forward(&s->it, cur, tv.Y, x, psx, c->E, c->params, isc, rows);
     soma_neuron_forward(y, tv.mem, cur, u, c->T, c->B * P, &s->np, plif_k(s, c->params));
@@ -84,7 +98,8 @@ static void sp_backward(const soma_layer *l, const soma_lctx *c, float *dx, cons
     const spiking_layer *s = (const spiking_layer *)l;
     const int64_t rows = (int64_t)c->T * c->B, P = s->it.P;
     tape_view tv = tape_of(s, c->tape, rows);
-    soma_spikes sx = {tv.idx, tv.off};
+    soma_spikes sx = spikes_of(s, c, tv, rows);
+    if (*tv.flag != 0.0f) memset(sx.mask, 0, (size_t)l->in_dim * sizeof *sx.mask);
     float *g = c->scratch, *eps = g + rows * P, *isc = eps + c->B * P;
     float k = plif_k(s, c->params);
     double dk = soma_neuron_backward(g, dy, tv.mem, y, eps, c->T, c->B * P, &s->np, k);
@@ -158,7 +173,8 @@ int soma_spiking_dense_create(soma_layer **out, int64_t in_dim, int64_t n,
     l->tape_per_row = 2 + in_dim + s->it.P + soma_integrator_tape_per_row(&s->it);
     l->tape_fixed = TAPE_HDR + 2;
     l->scratch_per_row = 2 * s->it.P + soma_integrator_scratch_per_row(&s->it, in_dim);
-    l->scratch_fixed = 0;
+    l->scratch_fixed = 3 * in_dim + 16; /* mask (in_dim uint64) + touched (in_dim int32) */
+    l->takes_spikes = true;
     const char *mode = soma_integrate_mode_name(ip->mode);
     char extra[48] = "";
     if (ip->mode == SOMA_INTEGRATE_BILINEAR) snprintf(extra, sizeof extra, "(R=%d)", ip->rank);

@@ -14,6 +14,7 @@
 #include "net/net_internal.h"
 
 #include "encode/encode.h"
+#include "synapse/synop.h"
 #include "train/loss.h"
 
 #include <math.h>
@@ -202,6 +203,10 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     const int64_t rows = (int64_t)net->cfg.T * Bc;
     int64_t o = 0, maxdim = net->in_dim, scratch = 0;
     pl->xin = o, o += ALIGN16(rows * net->in_dim);
+    pl->in_idx = o, o += ALIGN16(rows * net->in_dim);   /* int32 spike lists of the input */
+    pl->in_off = o, o += ALIGN16(2 * (rows + 1));        /* int64 row offsets */
+    pl->enc_nz = o, o += ALIGN16(Bc * net->in_dim);      /* encoder scratch */
+    pl->enc_off = o, o += ALIGN16(2 * (Bc + 1));
     for (int i = 0; i < net->nl; i++) {
         const soma_layer *l = net->layers[i];
         pl->act[i] = o, o += ALIGN16(rows * l->out_dim);
@@ -262,8 +267,21 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     const int64_t rows = (int64_t)T * B;
     memset(&ch->stats, 0, sizeof ch->stats);
     float *xin = buf + pl->xin;
-    soma_encode(net->cfg.encoder, xin, x, uid, T, B, net->in_dim, seed);
     bool binary = net->cfg.encoder != SOMA_ENCODE_DIRECT;
+    /* Binary encoders write spike lists; the dense rows are only materialised when the first
+     * layer will take the dense path (too many spikes, or a layer without an event path). */
+    soma_spikes sx0 = {(int32_t *)(buf + pl->in_idx), (int64_t *)(buf + pl->in_off), B, NULL, NULL};
+    bool sparse0 = false;
+    if (binary) {
+        int64_t nnz = soma_encode_spikes(net->cfg.encoder, (int32_t *)sx0.idx, (int64_t *)sx0.off, x, uid, T, B,
+                                         net->in_dim, seed, (int32_t *)(buf + pl->enc_nz),
+                                         (int64_t *)(buf + pl->enc_off));
+        sparse0 = net->layers[0]->takes_spikes && net->cfg.sparse_max_density > 0 &&
+                  (double)nnz <= net->cfg.sparse_max_density * (double)rows * (double)net->in_dim;
+        if (!sparse0) soma_spikes_densify(xin, sx0.idx, sx0.off, rows, net->in_dim);
+    } else {
+        soma_encode(net->cfg.encoder, xin, x, uid, T, B, net->in_dim, seed);
+    }
     soma_lctx c = {0};
     c.T = T, c.B = B, c.train = train, c.seed = seed, c.uid = uid;
     c.sparse_max_density = net->cfg.sparse_max_density;
@@ -275,6 +293,7 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.E = net->E + l->E_off;
         c.tape = buf + pl->tape[i];
         c.in_binary = binary;
+        c.sx_in = i == 0 && sparse0 ? &sx0 : NULL;
         c.spikes = i < 16 ? &ch->stats.spikes[i] : NULL;
         l->ops->forward(l, &c, buf + pl->act[i], in);
         if (i < 16) ch->stats.neurons[i] += (double)rows * (double)l->out_dim;
@@ -298,6 +317,8 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.tape = buf + pl->tape[i];
         c.gws = gws + l->gws_off;
         c.in_binary = i == 0 ? net->cfg.encoder != SOMA_ENCODE_DIRECT : net->layers[i - 1]->spiking_out;
+        c.sx_in = i == 0 && sparse0 ? &sx0 : NULL;
+        c.spikes = NULL;
         const float *xi = i == 0 ? xin : buf + pl->act[i - 1];
         float *dx = i > 0 ? buf + pl->grad[1 - cur] : (net->input_grad ? buf + pl->grad[1 - cur] : NULL);
         l->ops->backward(l, &c, dx, buf + pl->grad[cur], xi, buf + pl->act[i]);

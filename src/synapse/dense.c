@@ -66,6 +66,45 @@ void soma_dense_backward_weight_ref(float *dE, const float *G, const float *x, i
 
 /* ---- fast kernels ----------------------------------------------------------------------- */
 
+/* 16 floats as one value: GCC/clang lower it to one AVX-512, two AVX or four SSE registers,
+ * so the gathers below keep their partial sums in registers whatever the target. Plain loops
+ * were auto-vectorised the wrong way round (across spikes instead of across outputs). */
+typedef float v16 __attribute__((vector_size(64)));
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+ALWAYS_INLINE v16 ld16(const float *p) {
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+ALWAYS_INLINE void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+/* y[0:16·W] = Σ_j E[idx[j], 0:16·W] with the sums in registers while the spike list streams. */
+#define GATHER(W)                                                                            \
+    ALWAYS_INLINE void gather##W(float *restrict y, const float *restrict E, int64_t S,      \
+                                 const int32_t *restrict idx, int64_t n) {                   \
+        v16 acc[W];                                                                          \
+        for (int w = 0; w < (W); w++) acc[w] = (v16){0};                                     \
+        for (int64_t j = 0; j < n; j++) {                                                    \
+            const float *e = E + (int64_t)idx[j] * S;                                        \
+            for (int w = 0; w < (W); w++) acc[w] += ld16(e + 16 * w);                        \
+        }                                                                                    \
+        for (int w = 0; w < (W); w++) st16(y + 16 * w, acc[w]);                              \
+    }
+GATHER(4)
+GATHER(1)
+
+ALWAYS_INLINE void gather_row(float *restrict y, const float *restrict E, int64_t S,
+                       const int32_t *restrict idx, int64_t n, int64_t nc) {
+    int64_t c = 0;
+    for (; c + 64 <= nc; c += 64) gather4(y + c, E + c, S, idx, n);
+    for (; c + 16 <= nc; c += 16) gather1(y + c, E + c, S, idx, n);
+    for (; c < nc; c++) {
+        float acc = 0.0f;
+        for (int64_t j = 0; j < n; j++) acc += E[(int64_t)idx[j] * S + c];
+        y[c] = acc;
+    }
+}
+
 SOMA_HOT static void dense_forward(const soma_synop *op, float *Y, const float *x, const soma_spikes *sx,
                           const float *E, int64_t S, int64_t c0, int64_t nc, int64_t rows) {
     const int64_t M = op->in_dim;
@@ -76,12 +115,9 @@ SOMA_HOT static void dense_forward(const soma_synop *op, float *Y, const float *
     }
     /* Event-driven: y_r = Σ_{k active in r} E[k, c0:c0+nc]. */
     for (int64_t r = 0; r < rows; r++) {
-        float *restrict y = Y + r * S + c0;
-        memset(y, 0, (size_t)nc * sizeof *y);
-        for (int64_t j = sx->off[r]; j < sx->off[r + 1]; j++) {
-            const float *restrict e = E + (int64_t)sx->idx[j] * S + c0;
-            for (int64_t c = 0; c < nc; c++) y[c] += e[c];
-        }
+        const int32_t *idx = sx->idx + sx->off[r];
+        const int64_t n = sx->off[r + 1] - sx->off[r];
+        gather_row(Y + r * S + c0, E + c0, S, idx, n, nc);
     }
 }
 
@@ -90,6 +126,33 @@ static void dense_backward_input(const soma_synop *op, float *dx, const float *G
     const int64_t M = op->in_dim;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)M, (int)nc, 1.0f,
                 G + c0, (int)S, E + c0, (int)S, beta, dx, (int)M);
+}
+
+/* dE[k, c0:c0+nc] += Σ_{t ∈ mask} G[t·B + b, c0:c0+nc]: one sample's spikes of input k. */
+/* d[0:16·W] += Σ_{t ∈ mask} G[t·B + b, 0:16·W]: one sample's spikes of one input. */
+#define SCATTER(W)                                                                           \
+    ALWAYS_INLINE void scatter##W(float *restrict d, const float *restrict G, int64_t S,     \
+                                  int64_t B, int64_t b, uint64_t mask) {                     \
+        v16 acc[W];                                                                          \
+        for (int w = 0; w < (W); w++) acc[w] = (v16){0};                                     \
+        for (uint64_t m = mask; m; m &= m - 1) {                                             \
+            const float *g = G + ((int64_t)__builtin_ctzll(m) * B + b) * S;                  \
+            for (int w = 0; w < (W); w++) acc[w] += ld16(g + 16 * w);                        \
+        }                                                                                    \
+        for (int w = 0; w < (W); w++) st16(d + 16 * w, ld16(d + 16 * w) + acc[w]);           \
+    }
+SCATTER(4)
+SCATTER(1)
+
+ALWAYS_INLINE void scatter_masked(float *restrict d, const float *restrict G, int64_t S, int64_t B,
+                           int64_t b, uint64_t mask, int64_t nc) {
+    int64_t c = 0;
+    for (; c + 64 <= nc; c += 64) scatter4(d + c, G + c, S, B, b, mask);
+    for (; c + 16 <= nc; c += 16) scatter1(d + c, G + c, S, B, b, mask);
+    for (uint64_t m = mask; m; m &= m - 1) {
+        const float *restrict g = G + ((int64_t)__builtin_ctzll(m) * B + b) * S;
+        for (int64_t i = c; i < nc; i++) d[i] += g[i];
+    }
 }
 
 SOMA_HOT static void dense_backward_weight(const soma_synop *op, float *dE, const float *G, const float *x,
@@ -101,12 +164,37 @@ SOMA_HOT static void dense_backward_weight(const soma_synop *op, float *dE, cons
                     x, (int)M, G + c0, (int)S, 1.0f, dE + c0, (int)S);
         return;
     }
-    /* Event-driven: dE[k, :] += G[r, :] for every spike (r, k). */
-    for (int64_t r = 0; r < rows; r++) {
-        const float *restrict g = G + r * S + c0;
-        for (int64_t j = sx->off[r]; j < sx->off[r + 1]; j++) {
-            float *restrict d = dE + (int64_t)sx->idx[j] * S + c0;
-            for (int64_t c = 0; c < nc; c++) d[c] += g[c];
+    const int64_t B = sx->B, T = B > 0 ? rows / B : 0;
+    if (!sx->mask || T > 64 || T * B != rows) {
+        /* per spike: dE[k, :] += G[r, :] */
+        for (int64_t r = 0; r < rows; r++) {
+            const float *restrict g = G + r * S + c0;
+            for (int64_t j = sx->off[r]; j < sx->off[r + 1]; j++) {
+                float *restrict d = dE + (int64_t)sx->idx[j] * S + c0;
+                for (int64_t c = 0; c < nc; c++) d[c] += g[c];
+            }
+        }
+        return;
+    }
+    /* Per sample: collect each input's spike times in a bit mask, then update its gradient
+     * row once with the sum of the current gradients at those times (one read-modify-write
+     * of dE per input and sample instead of per spike). */
+    uint64_t *mask = sx->mask;   /* (M) zeroed, left zeroed */
+    int32_t *touched = sx->touched; /* (M) */
+    for (int64_t b = 0; b < B; b++) {
+        int64_t nt = 0;
+        for (int64_t t = 0; t < T; t++) {
+            const int64_t r = t * B + b;
+            for (int64_t j = sx->off[r]; j < sx->off[r + 1]; j++) {
+                const int32_t k = sx->idx[j];
+                if (!mask[k]) touched[nt++] = k;
+                mask[k] |= 1ULL << t;
+            }
+        }
+        for (int64_t i = 0; i < nt; i++) {
+            const int32_t k = touched[i];
+            scatter_masked(dE + (int64_t)k * S + c0, G + c0, S, B, b, mask[k], nc);
+            mask[k] = 0;
         }
     }
 }

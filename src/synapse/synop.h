@@ -30,6 +30,9 @@
 typedef struct soma_spikes {
     const int32_t *idx; /* active input indices, row after row */
     const int64_t *off; /* (rows + 1) start of each row's list */
+    int64_t B;          /* rows are (T, B) time-major: row t·B + b */
+    uint64_t *mask;     /* (in_dim) zeroed scratch for the per-sample weight gradient, or NULL */
+    int32_t *touched;   /* (in_dim) scratch */
 } soma_spikes;
 
 typedef struct soma_synop soma_synop;
