@@ -14,6 +14,13 @@
  *              data section: each tensor's float32 values at its offset (64-byte aligned)
  *   end − 4    u32 CRC-32 (IEEE, as zlib's crc32) of every byte before it
  *
+ * Clarifications. The reader insists that: keys and tensor names are 1..4096 bytes and unique;
+ * no key, value or name contains a NUL byte; every dimension is > 0; tensors lie inside the
+ * data section in table order without overlapping, each at an offset that is a multiple of 64.
+ * The writer also zero-fills the gaps between tensors and ends the data section right after
+ * the last tensor, so the smallest file (no keys, no tensors) is 68 bytes. The reader checks
+ * the magic, then the length, then the CRC, then the version, then the entry table.
+ *
  * Writes are atomic: the file is written to "<path>.tmp.<pid>", flushed, fsync'ed and renamed
  * over <path>, so a crash never leaves a half-written checkpoint under the real name.
  * Reads validate magic, version, every count and size against the file length, and the

@@ -30,10 +30,11 @@ void soma_set_threads(int n) {
         }
     }
     n_threads = n;
+    /* BLAS first: OpenBLAS's OpenMP build implements this with omp_set_num_threads. */
+    openblas_set_num_threads(1);
 #ifdef _OPENMP
     omp_set_num_threads(n);
 #endif
-    openblas_set_num_threads(1);
 }
 
 int soma_threads(void) { return n_threads; }

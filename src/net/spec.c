@@ -16,8 +16,12 @@ int soma_spec_parse(const char *spec, const soma_net_config *cfg, int64_t *in_di
         return soma_fail(err, SOMA_E_ARG, "net spec must be 1..%zu characters", sizeof buf - 1);
     memcpy(buf, spec, len + 1);
     int n = 0, pos = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, "-", &save); tok; tok = strtok_r(NULL, "-", &save), pos++) {
+    char *next = buf;
+    for (char *tok = buf; next; tok = next, pos++) {
+        char *dash = strchr(tok, '-');
+        next = dash ? dash + 1 : NULL;
+        if (dash) *dash = '\0';
+        if (!*tok) return soma_fail(err, SOMA_E_ARG, "net \"%s\": empty token %d (two dashes in a row, or a dash at an end)", spec, pos + 1);
         char *end = NULL;
         errno = 0;
         if (pos == 0) {

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# experiments/fc_table.sh — the thesis's fully connected rows: LIF vs bilinear vs shunting,
+# T = 20, mean ± std over seeds, beside the thesis's values. Writes
+# results/fc_table_<dataset>.md (and one JSON line per run in results/runs/), then
+# regenerates RESULTS.md.
+#
+#   experiments/fc_table.sh                       # MNIST, sizes 100 200 400, 3 seeds
+#   experiments/fc_table.sh --dataset fashion --sizes 100
+#   experiments/fc_table.sh --seeds 5 --epochs 40
+#
+# Runs that already have a result in results/runs/ are not repeated, so an interrupted table
+# resumes where it stopped (delete results/runs/<name>.json to redo one).
+# Run time on the 2-core reference machine: about 1.5 min per 784-100-10 run, 3 min for
+# 784-200-10 and 6 min for 784-400-10 (30 epochs each) — about 1.5 hours for the MNIST table.
+set -eu
+cd "$(dirname "$0")/.."
+dataset=mnist; seeds=3; epochs=30; sizes="100 200 400"; neurons="lif bilinear shunting"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --dataset) dataset=$2; shift 2;;
+        --seeds) seeds=$2; shift 2;;
+        --epochs) epochs=$2; shift 2;;
+        --sizes) sizes=$2; shift 2;;
+        --neurons) neurons=$2; shift 2;;
+        *) echo "fc_table: unknown option $1" >&2; exit 2;;
+    esac
+done
+make --no-print-directory data all >/dev/null
+SOMA=build/rel/soma
+mkdir -p results/runs
+
+# The recipe (same for every neuron): rate-coded input, T = 20, LIF u = 0.5u + i, threshold 1,
+# hard reset, sigmoid surrogate (slope 4), spiking output read out by its rate, MSE to the
+# one-hot target, Adam lr 1e-3 with a cosine schedule, batch 128. λ₀ = 0.1 for MNIST and
+# 0.01 for Fashion-MNIST (the thesis's initial values); shunting k = 1, V scale 0.1.
+recipe=(-T 20 --epochs "$epochs" --batch 128 --lr 1e-3 --schedule cosine --loss mse)
+lam=0.1; [ "$dataset" = fashion ] && lam=0.01
+extra_bilinear=(--lambda-init "$lam")
+extra_shunting=(--shunt-k 1 --shunt-scale 0.1)
+
+thesis() { # dataset size neuron -> value or "—"
+    case "$1/$2/$3" in
+        mnist/100/lif) echo 97.96;; mnist/100/bilinear) echo 98.36;; mnist/100/shunting) echo 98.20;;
+        mnist/200/lif) echo 98.42;; mnist/200/bilinear) echo 98.66;; mnist/200/shunting) echo 98.56;;
+        mnist/400/lif) echo 98.62;; mnist/400/bilinear) echo 98.74;; mnist/400/shunting) echo 98.66;;
+        *) echo "—";;
+    esac
+}
+
+start=$(date +%s)
+for size in $sizes; do
+    for neuron in $neurons; do
+        for seed in $(seq 1 "$seeds"); do
+            name="fc_${dataset}_784-${size}-10_${neuron}_e${epochs}_s${seed}"
+            out="results/runs/$name.json"
+            [ -s "$out" ] && continue
+            extra=()
+            [ "$neuron" = bilinear ] && extra=("${extra_bilinear[@]}")
+            [ "$neuron" = shunting ] && extra=("${extra_shunting[@]}")
+            echo "fc_table: $name" >&2
+            t0=$(date +%s)
+            $SOMA train --data "$dataset" --net "784-$size-10" --neuron "$neuron" "${recipe[@]}" \
+                "${extra[@]}" --seed "$seed" --quiet --json > "$out.tmp"
+            sed -i "s/}\$/,\"wall_seconds\":$(( $(date +%s) - t0 ))}/" "$out.tmp"
+            mv "$out.tmp" "$out"
+        done
+    done
+done
+
+label=MNIST; [ "$dataset" = fashion ] && label=Fashion-MNIST
+md=results/fc_table_$dataset.md
+{
+    echo "## Fully connected networks on $label, T = 20 (experiments/fc_table.sh)"
+    echo
+    echo "Measured $(date -u +%Y-%m-%d); command: \`experiments/fc_table.sh --dataset $dataset --seeds $seeds --epochs $epochs --sizes \"$sizes\"\`."
+    echo "Recipe: \`soma train --data $dataset --net 784-N-10 --neuron M ${recipe[*]}\`, bilinear \`${extra_bilinear[*]}\`, shunting \`${extra_shunting[*]}\`."
+    echo "Accuracy is the test accuracy after the last epoch (mean ± std over seeds); best-epoch in brackets."
+    echo
+    echo "| net | neuron | thesis | Soma (final) | Soma (best epoch) | seeds | train samples/s | minutes per run |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for size in $sizes; do
+        for neuron in $neurons; do
+            files=(results/runs/fc_${dataset}_784-${size}-10_${neuron}_e${epochs}_s*.json)
+            [ -e "${files[0]}" ] || continue
+            cat "${files[@]}" | awk -v net="784-$size-10" -v neuron="$neuron" -v thesis="$(thesis "$dataset" "$size" "$neuron")" '
+                function num(key,   m) { if (match($0, "\"" key "\":[-0-9.e]+")) { m = substr($0, RSTART, RLENGTH); sub(/.*:/, "", m); return m + 0 } return 0 }
+                { a[NR] = 100 * num("test_accuracy"); b[NR] = 100 * num("best_test_accuracy"); s += num("train_samples_per_s"); w += num("wall_seconds") }
+                END { n = NR; for (i = 1; i <= n; i++) { ma += a[i]; mb += b[i] } ma /= n; mb /= n
+                      for (i = 1; i <= n; i++) { va += (a[i] - ma)^2; vb += (b[i] - mb)^2 }
+                      sa = n > 1 ? sqrt(va / (n - 1)) : 0; sb = n > 1 ? sqrt(vb / (n - 1)) : 0
+                      printf "| %s | %s | %s | %.2f ± %.2f | %.2f ± %.2f | %d | %.0f | %.1f |\n", net, neuron, thesis, ma, sa, mb, sb, n, s / n, w / n / 60 }'
+        done
+    done
+    echo
+} > "$md"
+cat "$md"
+echo "fc_table: $(( ($(date +%s) - start) / 60 )) minutes" >&2
+scripts/make_results.sh

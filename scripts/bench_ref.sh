@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Soma's benchmarks beside the PyTorch reference (../shared/bench/torch_ref.py --best), in one
+# command, on this machine, with ratios. Writes results/bench_fc.md and prints it.
+#
+#   scripts/bench_ref.sh [neurons...]      default: lif bilinear shunting
+#
+# Both sides run FC 784-100-10, T = 20, batch 128, with the reference's neuron: LIF in the τ form
+# (τ = 2, threshold 1, hard reset to 0) and the ATan surrogate (α = 2), CE on the output rate,
+# Adam. Soma runs on real MNIST, rate-coded (12-13 % of inputs spike per step); the reference's
+# dense arithmetic does not depend on the input, so its random images cost the same.
+# Soma's uniform-random-input figure (50 % density) is printed too.
+set -eu
+cd "$(dirname "$0")/.."
+SOMA=${SOMA:-build/rel/soma}
+REF=${TORCH_REF:-../shared/bench/torch_ref.py}
+PY=/usr/bin/python3
+neurons=("$@")
+[ ${#neurons[@]} -eq 0 ] && neurons=(lif bilinear shunting)
+if ! $PY -c "import torch" 2>/dev/null; then
+    echo "bench_ref: PyTorch is missing; installing Debian's python3-torch" >&2
+    SOMA_WITH_TORCH=1 scripts/deps.sh
+fi
+[ -f "$REF" ] || { echo "bench_ref: $REF not found (the shared folder must sit beside the repository)" >&2; exit 1; }
+common=(--net 784-100-10 -T 20 --batch 128 --dynamics lif-tau --tau 2 --threshold 1 --reset hard
+        --surrogate atan --slope 2 --iters 40 --warmup 5 --json)
+jget() { $PY -c "import json,sys; d=json.loads(sys.stdin.read()); print(d.get('$1', 'nan'))"; }
+out=results/bench_fc.md
+{
+echo "## Throughput: FC 784-100-10, T = 20, batch 128 (soma bench vs torch_ref.py --best)"
+echo
+echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
+echo "Command: \`scripts/bench_ref.sh ${neurons[*]}\` (soma: \`$SOMA bench ${common[*]} --neuron N --input mnist\`)."
+echo
+echo "| neuron | Soma train /s | torch train /s | ratio | Soma infer /s | torch infer /s | ratio | Soma train, random input /s | Soma peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for n in "${neurons[@]}"; do
+    s=$($SOMA bench "${common[@]}" --neuron "$n" --input mnist)
+    r=$($SOMA bench "${common[@]}" --neuron "$n" --input random --mode train)
+    tt=$($PY "$REF" --best --model fc100 --neuron "$n" --mode train | jget samples_per_s)
+    ti=$($PY "$REF" --best --model fc100 --neuron "$n" --mode infer | jget samples_per_s)
+    st=$(echo "$s" | jget train_samples_per_s); si=$(echo "$s" | jget infer_samples_per_s)
+    sr=$(echo "$r" | jget train_samples_per_s); rss=$(echo "$s" | jget peak_rss_mb)
+    $PY - "$n" "$st" "$tt" "$si" "$ti" "$sr" "$rss" <<'PYEOF'
+import sys
+n, st, tt, si, ti, sr, rss = sys.argv[1], *map(float, sys.argv[2:])
+print(f"| {n} | {st:,.0f} | {tt:,.0f} | **{st/tt:.1f}×** | {si:,.0f} | {ti:,.0f} | **{si/ti:.1f}×** | {sr:,.0f} | {rss:.0f} |")
+PYEOF
+done
+echo
+} > "$out.tmp"
+mv "$out.tmp" "$out"
+cat "$out"

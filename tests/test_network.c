@@ -1,0 +1,293 @@
+/*
+ * tests/test_network.c — behaviour of whole networks: the event-driven and dense paths agree,
+ * results are bitwise identical on 1 and 2 threads, the thesis's constructed XOR neurons
+ * give the thesis's truth tables, single neurons learn XOR (bilinear, shunting) or cannot
+ * (linear), the RSNN example learns sparse-vs-dense spike trains, checkpoints round-trip and
+ * bad net specs are rejected with a message.
+ */
+#include "soma.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static int set_tensor(soma_net *net, const char *name, const float *v, int64_t n) {
+    float *p = soma_net_params(net, NULL);
+    for (int i = 0; i < soma_net_param_count(net); i++) {
+        const char *nm;
+        int64_t off, num;
+        soma_net_param_info(net, i, &nm, &off, &num);
+        if (strcmp(nm, name) == 0 && num == n) {
+            memcpy(p + off, v, sizeof(float) * (size_t)n);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Runs one train step and returns the gradients and the stats. */
+static void step(soma_net *net, const float *x, const int32_t *y, const int64_t *uid, int B,
+                 float *grads, soma_batch_stats *st) {
+    CHECK(soma_net_train_batch(net, x, y, uid, B, 99, st) == SOMA_OK);
+    int64_t n;
+    float *g = soma_net_grads(net, &n);
+    memcpy(grads, g, sizeof(float) * (size_t)n);
+}
+
+static void random_batch(float *x, int32_t *y, int64_t *uid, int B, int64_t M, int C, float density, uint64_t seed) {
+    soma_rng r;
+    soma_rng_seed(&r, seed);
+    for (int64_t i = 0; i < B * M; i++) x[i] = soma_rng_uniform(&r) < density ? soma_rng_uniform(&r) : 0.0f;
+    for (int b = 0; b < B; b++) y[b] = (int32_t)soma_rng_below(&r, (uint32_t)C), uid[b] = b;
+}
+
+TEST(event_driven_matches_dense) {
+    const char *modes[] = {"linear", "bilinear", "shunting"};
+    const float densities[] = {0.0f, 0.05f, 0.3f, 1.0f};
+    enum { B = 20, M = 40 };
+    static float x[B * M], g1[200000], g2[200000];
+    int32_t y[B];
+    int64_t uid[B];
+    for (int m = 0; m < 3; m++)
+        for (int di = 0; di < 4; di++) {
+            random_batch(x, y, uid, B, M, 5, densities[di], 3);
+            soma_net_config c = soma_net_default_config();
+            c.T = 6;
+            c.chunk = 7;
+            c.neuron.theta = 0.3f;
+            c.integrate.mode = (soma_integrate_mode)soma_integrate_mode_parse(modes[m]);
+            c.integrate.shunt_scale = 0.5f;
+            soma_net *a = NULL, *b = NULL;
+            c.sparse_max_density = 1.0f; /* always event-driven */
+            CHECK(soma_net_create(&a, "40-30-20-5", &c, 7, NULL) == SOMA_OK);
+            c.sparse_max_density = 0.0f; /* always dense */
+            CHECK(soma_net_create(&b, "40-30-20-5", &c, 7, NULL) == SOMA_OK);
+            soma_batch_stats sa, sb;
+            step(a, x, y, uid, B, g1, &sa);
+            step(b, x, y, uid, B, g2, &sb);
+            int64_t n;
+            soma_net_grads(a, &n);
+            double dd = 0, nn = 0;
+            for (int64_t i = 0; i < n; i++) dd += (g1[i] - g2[i]) * (double)(g1[i] - g2[i]), nn += (double)g2[i] * g2[i];
+            for (int l = 0; l < 3; l++) CHECK(sa.spikes[l] == sb.spikes[l]); /* identical spikes */
+            CHECK_NEAR(sa.loss_sum, sb.loss_sum, 1e-4);
+            CHECK(sqrt(dd) <= 1e-4 * sqrt(nn) + 1e-7);
+            soma_net_free(a);
+            soma_net_free(b);
+        }
+}
+
+TEST(bitwise_identical_across_threads) {
+    enum { B = 50, M = 30 };
+    static float x[B * M], g1[100000], g2[100000];
+    int32_t y[B];
+    int64_t uid[B];
+    random_batch(x, y, uid, B, M, 4, 0.5f, 11);
+    for (int mode = 0; mode < 3; mode++) {
+        soma_net_config c = soma_net_default_config();
+        c.T = 5, c.chunk = 8, c.neuron.theta = 0.3f;
+        c.integrate.mode = (soma_integrate_mode)mode;
+        soma_batch_stats s1, s2;
+        soma_net *a = NULL;
+        CHECK(soma_net_create(&a, "30-25-16R-4", &c, 5, NULL) == SOMA_OK);
+        soma_set_threads(1);
+        step(a, x, y, uid, B, g1, &s1);
+        soma_set_threads(2);
+        step(a, x, y, uid, B, g2, &s2);
+        int64_t n;
+        soma_net_grads(a, &n);
+        CHECK(memcmp(g1, g2, sizeof(float) * (size_t)n) == 0);
+        CHECK(s1.loss_sum == s2.loss_sum);
+        soma_net_free(a);
+    }
+}
+
+/* Thesis: i = x₁ + x₂ − 2x₁x₂, threshold 0.5 (w = (1, 1), λ = 1, v = (1, −1)). */
+TEST(constructed_bilinear_xor) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 1, c.encoder = SOMA_ENCODE_DIRECT, c.readout = SOMA_READOUT_MEMBRANE;
+    c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
+    soma_net *net = NULL;
+    CHECK(soma_net_create(&net, "2-1", &c, 1, NULL) == SOMA_OK);
+    const float W[2] = {1, 1}, V[2] = {1, -1}, lam = 1, b = 0;
+    CHECK(set_tensor(net, "l0.W", W, 2) && set_tensor(net, "l0.V", V, 2));
+    CHECK(set_tensor(net, "l0.lambda", &lam, 1) && set_tensor(net, "l0.b", &b, 1));
+    const float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+    const int64_t uid[4] = {0, 1, 2, 3};
+    float cur[4];
+    CHECK(soma_net_eval_batch(net, x, NULL, uid, 4, 1, cur, NULL) == SOMA_OK);
+    const float want[4] = {0, 1, 1, 0};
+    for (int i = 0; i < 4; i++) {
+        CHECK_NEAR(cur[i], want[i], 1e-6);
+        CHECK((cur[i] >= 0.5f) == (want[i] == 1)); /* threshold 0.5 */
+    }
+    soma_net_free(net);
+}
+
+/* Thesis: w = (1, 1), v_p = v_n = (−1, −1), k = 1, threshold 0.25:
+ * currents 0, σ(−1) = 0.269, 0.269, 2σ(−2) = 0.238. */
+TEST(constructed_shunting_xor) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 1, c.encoder = SOMA_ENCODE_DIRECT, c.readout = SOMA_READOUT_MEMBRANE;
+    c.integrate.mode = SOMA_INTEGRATE_SHUNTING;
+    c.integrate.shunt_k = 1.0f;
+    soma_net *net = NULL;
+    CHECK(soma_net_create(&net, "2-1", &c, 1, NULL) == SOMA_OK);
+    const float W[2] = {1, 1}, V[2] = {-1, -1}, b = 0;
+    CHECK(set_tensor(net, "l0.W", W, 2) && set_tensor(net, "l0.Vp", V, 2) && set_tensor(net, "l0.Vn", V, 2));
+    CHECK(set_tensor(net, "l0.b", &b, 1));
+    const float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+    const int64_t uid[4] = {0, 1, 2, 3};
+    float cur[4];
+    CHECK(soma_net_eval_batch(net, x, NULL, uid, 4, 1, cur, NULL) == SOMA_OK);
+    const double want[4] = {0, 0.268941, 0.268941, 0.238406};
+    for (int i = 0; i < 4; i++) CHECK_NEAR(cur[i], want[i], 1e-5);
+    for (int i = 0; i < 4; i++) CHECK((cur[i] >= 0.25f) == (i == 1 || i == 2));
+    soma_net_free(net);
+}
+
+TEST(single_neuron_learns_xor) {
+    int learned[3] = {0, 0, 0};
+    for (int m = 0; m < 3; m++) {
+        soma_xor_options o = soma_xor_default_options((soma_integrate_mode)m);
+        for (uint64_t s = 1; s <= 20; s++) {
+            soma_xor_result r;
+            CHECK(soma_xor_train(&o, s, &r, NULL) == SOMA_OK);
+            learned[m] += r.learned;
+        }
+    }
+    printf("  XOR learned in 20 seeds: linear %d, bilinear %d, shunting %d\n", learned[0], learned[1], learned[2]);
+    CHECK(learned[SOMA_INTEGRATE_LINEAR] == 0);
+    CHECK(learned[SOMA_INTEGRATE_BILINEAR] >= 18);
+    CHECK(learned[SOMA_INTEGRATE_SHUNTING] >= 18);
+}
+
+/* The RSNN notes' example: two input channels, class 0 spikes with p = 0.1 per step, class 1
+ * with p = 0.5, T = 20; a recurrent layer of 4 neurons and one output neuron. */
+TEST(rsnn_sparse_vs_dense) {
+    enum { N = 400, T = 20 };
+    static float x[N * 2];
+    static int32_t y[N];
+    static int64_t uid[N];
+    soma_rng r;
+    soma_rng_seed(&r, 2024);
+    for (int i = 0; i < N; i++) {
+        y[i] = i % 2;
+        uid[i] = i;
+        x[2 * i] = x[2 * i + 1] = y[i] ? 0.5f : 0.1f; /* rate-coded: Bernoulli(p) per step */
+    }
+    soma_net_config c = soma_net_default_config();
+    c.T = T;
+    c.loss = SOMA_LOSS_MSE;
+    c.neuron.alpha = 0.904837f; /* exp(−1/10): τ_m = 10 */
+    c.neuron.surrogate = SOMA_SURROGATE_EXP;
+    c.neuron.slope = 1.0f;
+    soma_net *net = NULL;
+    CHECK(soma_net_create(&net, "2-4R-1", &c, 3, NULL) == SOMA_OK);
+    int64_t n;
+    float *p = soma_net_params(net, &n), *g = soma_net_grads(net, NULL);
+    soma_optim_params op = soma_optim_default_params();
+    op.lr = 0.05f;
+    soma_optim *opt = soma_optim_create(&op, n);
+    soma_batch_stats st;
+    for (int epoch = 0; epoch < 30; epoch++)
+        for (int b0 = 0; b0 < N; b0 += 50) {
+            CHECK(soma_net_train_batch(net, x + 2 * b0, y + b0, uid + b0, 50, (uint64_t)epoch, &st) == SOMA_OK);
+            soma_optim_step(opt, p, g, op.lr);
+        }
+    /* fresh samples: a new encoding stream */
+    CHECK(soma_net_eval_batch(net, x, y, uid, N, 12345, NULL, &st) == SOMA_OK);
+    double acc = (double)st.correct / N;
+    printf("  RSNN sparse-vs-dense accuracy: %.1f%%\n", 100 * acc);
+    CHECK(acc >= 0.95);
+    soma_optim_free(opt);
+    soma_net_free(net);
+}
+
+TEST(checkpoint_round_trip) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 4;
+    c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
+    c.integrate.rank = 2;
+    c.neuron.kind = SOMA_NEURON_PLIF;
+    soma_net *a = NULL, *b = NULL;
+    CHECK(soma_net_create(&a, "12-8s-6b-3", &c, 9, NULL) == SOMA_OK);
+    int64_t n;
+    float *p = soma_net_params(a, &n);
+    soma_optim_params op = soma_optim_default_params();
+    soma_optim *opt = soma_optim_create(&op, n), *opt2 = NULL;
+    float x[24];
+    int32_t y[2] = {0, 2};
+    int64_t uid[2] = {0, 1};
+    for (int i = 0; i < 24; i++) x[i] = (float)(i % 5) / 4;
+    CHECK(soma_net_train_batch(a, x, y, uid, 2, 1, NULL) == SOMA_OK);
+    soma_optim_step(opt, p, soma_net_grads(a, NULL), 1e-2f);
+    char dir[] = "/tmp/soma_ckpt_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.soma", dir);
+    soma_error err = {0};
+    int rc = soma_net_save(a, opt, path, &err);
+    CHECK(rc == SOMA_OK);
+    if (rc) fprintf(stderr, "  save: %s\n", err.msg);
+    rc = soma_net_load(&b, &opt2, path, &err);
+    CHECK(rc == SOMA_OK);
+    if (rc == SOMA_OK) {
+        int64_t n2;
+        float *p2 = soma_net_params(b, &n2);
+        CHECK(n2 == n && memcmp(p, p2, sizeof(float) * (size_t)n) == 0);
+        CHECK(strcmp(soma_net_spec(b), "12-8s-6b-3") == 0);
+        CHECK(soma_net_config_of(b)->integrate.rank == 2);
+        CHECK(soma_net_config_of(b)->neuron.kind == SOMA_NEURON_PLIF);
+        CHECK(opt2 && soma_optim_steps(opt2) == 1);
+        float l1[6], l2[6];
+        CHECK(soma_net_eval_batch(a, x, y, uid, 2, 5, l1, NULL) == SOMA_OK);
+        CHECK(soma_net_eval_batch(b, x, y, uid, 2, 5, l2, NULL) == SOMA_OK);
+        CHECK(memcmp(l1, l2, sizeof l1) == 0);
+    } else {
+        fprintf(stderr, "  load: %s\n", err.msg);
+    }
+    /* a file that is not a checkpoint */
+    FILE *f = fopen(path, "wb");
+    fputs("hello", f);
+    fclose(f);
+    soma_net *bad = NULL;
+    CHECK(soma_net_load(&bad, NULL, path, &err) != SOMA_OK && bad == NULL);
+    unlink(path);
+    rmdir(dir);
+    soma_optim_free(opt);
+    soma_optim_free(opt2);
+    soma_net_free(a);
+    soma_net_free(b);
+}
+
+TEST(bad_specs) {
+    soma_net_config c = soma_net_default_config();
+    const char *bad[] = {"", "784", "784-", "x-10", "784-10q", "784-0-10", "784-D1.5-10", "784--10", "784-100-2000"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        soma_net *net = NULL;
+        soma_error err = {0};
+        int rc = soma_net_create(&net, bad[i], &c, 1, &err);
+        CHECK(rc == SOMA_E_ARG && net == NULL && err.msg[0]);
+    }
+    soma_error err = {0};
+    soma_net *net = NULL;
+    CHECK(soma_net_create(&net, "784-100q-10", &c, 1, &err) == SOMA_E_ARG);
+    CHECK_MSG(err, "100q");
+    c.integrate.rank = 0;
+    c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
+    CHECK(soma_net_create(&net, "4-3-2", &c, 1, &err) == SOMA_E_ARG);
+    CHECK_MSG(err, "rank");
+}
+
+int main(void) {
+    RUN(event_driven_matches_dense);
+    RUN(bitwise_identical_across_threads);
+    RUN(constructed_bilinear_xor);
+    RUN(constructed_shunting_xor);
+    RUN(single_neuron_learns_xor);
+    RUN(rsnn_sparse_vs_dense);
+    RUN(checkpoint_round_trip);
+    RUN(bad_specs);
+    return test_report("test_network");
+}
