@@ -6,16 +6,27 @@
 
 #include <string.h>
 
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+/* One row per sub-command. */
+static const command commands[] = {
+    {"train", cmd_train, "train a network (soma train --data mnist --net 784-100-10 --neuron bilinear -T 20)"},
+    {"eval", cmd_eval, "evaluate a saved model on a test set"},
+    {"bench", cmd_bench, "training and inference throughput and peak memory"},
+    {"xor", cmd_xor, "can a single neuron learn XOR? (lif vs bilinear vs shunting)"},
+};
+
 static void usage(FILE *f) {
     fprintf(f, "soma %s — spiking neural networks with linear, bilinear and shunting-inhibition neurons\n\n"
-               "usage: soma <command> [options]   (soma <command> --help for its options)\n\n"
-               "commands:\n"
-               "  train     train a network (e.g. soma train --data mnist --net 784-100-10 --neuron bilinear -T 20)\n"
-               "  eval      evaluate a saved model on a test set\n"
-               "  bench     training and inference throughput and peak memory\n"
-               "  xor       can a single neuron learn XOR? (linear vs bilinear vs shunting)\n"
-               "  version   print the version\n",
+               "usage: soma <command> [options]   (soma <command> --help for its options)\n\ncommands:\n",
             SOMA_VERSION_STRING);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "  %-9s %s\n", "version", "print the version");
 }
 
 int main(int argc, char **argv) {
@@ -24,10 +35,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     const char *c = argv[1];
-    if (strcmp(c, "train") == 0) return cmd_train(argc, argv);
-    if (strcmp(c, "eval") == 0) return cmd_eval(argc, argv);
-    if (strcmp(c, "bench") == 0) return cmd_bench(argc, argv);
-    if (strcmp(c, "xor") == 0) return cmd_xor(argc, argv);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(c, commands[i].name) == 0) return commands[i].run(argc, argv);
     if (strcmp(c, "version") == 0 || strcmp(c, "--version") == 0) {
         printf("soma %s\n", SOMA_VERSION_STRING);
         return 0;

@@ -375,13 +375,19 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
     }
     merge_stats(net, nch, stats);
     if (!train) return SOMA_OK;
-    /* Sum the chunk workspaces in chunk order (deterministic), then map onto parameters. */
+    /* Sum the chunk workspaces into chunk 0's, each element in chunk order (deterministic for
+     * any thread count), in one parallel region over element ranges; then map onto parameters. */
     float *g0 = net->chunks[0].buf + net->plan.gws;
     const int64_t G = net->n_gws;
-    for (int ci = 1; ci < nch; ci++) {
-        const float *gi = net->chunks[ci].buf + net->plan.gws;
+    if (nch > 1) {
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < G; i++) g0[i] += gi[i];
+        for (int64_t blk = 0; blk < (G + 4095) / 4096; blk++) {
+            const int64_t lo = blk * 4096, hi = lo + 4096 < G ? lo + 4096 : G;
+            for (int ci = 1; ci < nch; ci++) {
+                const float *gi = net->chunks[ci].buf + net->plan.gws;
+                for (int64_t i = lo; i < hi; i++) g0[i] += gi[i];
+            }
+        }
     }
     for (int i = 0; i < net->nl; i++) {
         soma_layer *l = net->layers[i];
