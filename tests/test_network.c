@@ -247,6 +247,15 @@ TEST(checkpoint_round_trip) {
     } else {
         fprintf(stderr, "  load: %s\n", err.msg);
     }
+    /* a valid container from a future net format: a version error naming both versions */
+    soma_ckpt *ck = soma_ckpt_create();
+    CHECK(soma_ckpt_set(ck, "soma.format", "soma-net-9") == SOMA_OK);
+    CHECK(soma_ckpt_write(ck, path, &err) == SOMA_OK);
+    soma_ckpt_free(ck);
+    soma_net *future = NULL;
+    CHECK(soma_net_load(&future, NULL, path, &err) == SOMA_E_VERSION && future == NULL);
+    CHECK_MSG(err, "soma-net-9");
+    CHECK_MSG(err, "soma-net-1");
     /* a file that is not a checkpoint */
     FILE *f = fopen(path, "wb");
     fputs("hello", f);
