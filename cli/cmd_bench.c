@@ -56,7 +56,8 @@ int cmd_bench(int argc, char **argv) {
     soma_rng rng;
     soma_rng_seed(&rng, seed);
     if (strcmp(input, "mnist") == 0) {
-        if ((rc = cli_load_dataset(&d, "mnist", true, cli_cache_dir(), &err))) goto fail;
+        /* the test split (smaller); only one batch of it is kept */
+        if ((rc = cli_load_dataset(&d, "mnist", false, cli_cache_dir(), &err))) goto fail;
         if (d.dim != M) {
             rc = soma_fail(&err, SOMA_E_SHAPE, "MNIST has %d features, the net's input is %lld", d.dim, (long long)M);
             goto fail;
@@ -65,6 +66,7 @@ int cmd_bench(int argc, char **argv) {
             memcpy(x + b * M, d.x + (int64_t)(b % d.n) * M, (size_t)M * sizeof *x);
             y[b] = d.y[b % d.n] % (int32_t)C;
         }
+        soma_dataset_free(&d);
     } else if (strcmp(input, "random") == 0) {
         for (int64_t i = 0; i < batch * M; i++) x[i] = soma_rng_uniform(&rng);
         for (int b = 0; b < batch; b++) y[b] = (int32_t)soma_rng_below(&rng, (uint32_t)C);
@@ -73,6 +75,7 @@ int cmd_bench(int argc, char **argv) {
         goto fail;
     }
     for (int b = 0; b < batch; b++) uid[b] = b;
+    soma_mem_reset_peak(); /* report the net's memory, not the data loading */
     int64_t np;
     float *p = soma_net_params(net, &np), *g = soma_net_grads(net, NULL);
     soma_optim_params op = soma_optim_default_params();
@@ -101,6 +104,12 @@ int cmd_bench(int argc, char **argv) {
     int nl = soma_net_layer_count(net) < 16 ? soma_net_layer_count(net) : 16;
     for (int i = 0; i < nl; i++) rates[i] = st.neurons[i] > 0 ? st.spikes[i] / st.neurons[i] : 0;
     double rss = (double)soma_peak_rss() / 1048576.0, own = (double)soma_mem_peak() / 1048576.0;
+    /* which path each layer took, at what input density (from the last batch) */
+    double dens[16] = {0}, evt[16] = {0};
+    for (int i = 0; i < nl; i++) {
+        dens[i] = st.in_total[i] > 0 ? st.in_active[i] / st.in_total[i] : -1;
+        evt[i] = st.chunks ? (double)st.event_chunks[i] / st.chunks : 0;
+    }
     if (json) {
         json_out j;
         json_begin(&j, stdout);
@@ -116,12 +125,20 @@ int cmd_bench(int argc, char **argv) {
         json_num(&j, "peak_rss_mb", rss);
         json_num(&j, "peak_soma_mb", own);
         json_arr(&j, "firing_rate", rates, nl);
+        json_arr(&j, "input_density", dens, nl);
+        json_arr(&j, "event_driven_fraction", evt, nl);
         json_end(&j);
     } else {
         printf("soma bench: net %s, neuron %s, T = %d, batch %d, %d threads, %s input\n", netspec, no.neuron, cfg.T, batch, soma_threads(), input);
         if (do_train) printf("  train: %.0f samples/s\n", train_sps);
         if (do_infer) printf("  infer: %.0f samples/s\n", infer_sps);
         printf("  peak memory: %.1f MB RSS (%.1f MB in Soma buffers)\n", rss, own);
+        for (int i = 0; i < nl; i++) {
+            printf("  layer %d: %-40s ", i, soma_net_layer_desc(net, i));
+            if (dens[i] >= 0) printf("input density %5.1f%%, %s", 100 * dens[i], evt[i] > 0 ? "event-driven" : "dense GEMM");
+            else printf("analogue input, dense GEMM");
+            printf(", firing rate %.3f\n", rates[i]);
+        }
     }
     soma_optim_free(opt);
     soma_net_free(net);

@@ -145,6 +145,10 @@ typedef struct soma_batch_stats {
     int64_t samples;
     double spikes[16];       /* output spikes summed per layer (first 16 layers) */
     double neurons[16];      /* neuron-steps per layer, so rate = spikes / neurons */
+    double in_active[16];    /* nonzero inputs per layer, so input density = in_active / in_total */
+    double in_total[16];
+    int event_chunks[16];    /* chunks whose layer took the event-driven path */
+    int chunks;
 } soma_batch_stats;
 
 /* Forward + BPTT on a batch. x (B, input_dim) holds values in [0, 1] for the encoder; y (B)

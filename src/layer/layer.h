@@ -30,6 +30,8 @@ typedef struct soma_lctx {
     uint64_t seed;         /* stream for this batch (dropout) */
     const int64_t *uid;    /* (B) sample ids */
     double *spikes;        /* OUT: output spikes of this call (may be NULL) */
+    double *in_active;     /* OUT: nonzero inputs seen, when the layer counted them (may be NULL) */
+    int *event_driven;     /* OUT: set to 1 when the event-driven path was taken (may be NULL) */
 } soma_lctx;
 
 typedef struct soma_layer_ops {

@@ -76,12 +76,16 @@ static void sp_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     tape_view tv = tape_of(s, c->tape, rows);
     soma_spikes sx = spikes_of(s, c, tv, rows), *psx = NULL;
     *tv.flag = 0.0f;
+    int64_t nnz = -1;
     if (c->sx_in) {
         psx = &sx, *tv.flag = 1.0f; /* the producer chose the event-driven path */
+        nnz = sx.off[rows];
     } else if (c->in_binary && c->sparse_max_density > 0) {
-        int64_t nnz = soma_spikes_build(tv.idx, tv.off, x, rows, M);
+        nnz = soma_spikes_build(tv.idx, tv.off, x, rows, M);
         if ((double)nnz <= c->sparse_max_density * (double)rows * (double)M) psx = &sx, *tv.flag = 1.0f;
     }
+    if (c->in_active && nnz >= 0) *c->in_active += (double)nnz;
+    if (c->event_driven && psx) *c->event_driven = 1;
     if (psx) memset(sx.mask, 0, (size_t)M * sizeof *sx.mask);
     float *cur = c->scratch, *u = cur + rows * P, *isc = u + c->B * P;
     soma_integrator_forward(&s->it, cur, tv.Y, x, psx, c->E, c->params, isc, rows);

@@ -295,8 +295,13 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.in_binary = binary;
         c.sx_in = i == 0 && sparse0 ? &sx0 : NULL;
         c.spikes = i < 16 ? &ch->stats.spikes[i] : NULL;
+        c.in_active = i < 16 && binary ? &ch->stats.in_active[i] : NULL;
+        c.event_driven = i < 16 ? &ch->stats.event_chunks[i] : NULL;
         l->ops->forward(l, &c, buf + pl->act[i], in);
-        if (i < 16) ch->stats.neurons[i] += (double)rows * (double)l->out_dim;
+        if (i < 16) {
+            ch->stats.neurons[i] += (double)rows * (double)l->out_dim;
+            if (binary) ch->stats.in_total[i] += (double)rows * (double)l->in_dim;
+        }
         binary = l->spiking_out;
         in = buf + pl->act[i];
     }
@@ -305,6 +310,7 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     ch->stats.loss_sum = soma_loss_eval(net->cfg.loss, net->cfg.logit_scale, logits, train ? dy : NULL,
                                         &ch->stats.correct, in, y, T, B, C, grad_scale);
     ch->stats.samples = B;
+    ch->stats.chunks = 1;
     if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);
     if (!train) return;
     float *gws = buf + pl->gws;
@@ -318,7 +324,8 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.gws = gws + l->gws_off;
         c.in_binary = i == 0 ? net->cfg.encoder != SOMA_ENCODE_DIRECT : net->layers[i - 1]->spiking_out;
         c.sx_in = i == 0 && sparse0 ? &sx0 : NULL;
-        c.spikes = NULL;
+        c.spikes = c.in_active = NULL;
+        c.event_driven = NULL;
         const float *xi = i == 0 ? xin : buf + pl->act[i - 1];
         float *dx = i > 0 ? buf + pl->grad[1 - cur] : (net->input_grad ? buf + pl->grad[1 - cur] : NULL);
         l->ops->backward(l, &c, dx, buf + pl->grad[cur], xi, buf + pl->act[i]);
@@ -343,7 +350,12 @@ static void merge_stats(soma_net *net, int nch, soma_batch_stats *st) {
         st->loss_sum += s->loss_sum;
         st->correct += s->correct;
         st->samples += s->samples;
-        for (int i = 0; i < 16; i++) st->spikes[i] += s->spikes[i], st->neurons[i] += s->neurons[i];
+        st->chunks += s->chunks;
+        for (int i = 0; i < 16; i++) {
+            st->spikes[i] += s->spikes[i], st->neurons[i] += s->neurons[i];
+            st->in_active[i] += s->in_active[i], st->in_total[i] += s->in_total[i];
+            st->event_chunks[i] += s->event_chunks[i];
+        }
     }
 }
 
