@@ -93,11 +93,20 @@ ALWAYS_INLINE void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 GATHER(4)
 GATHER(1)
 
+/* The last nc % 16 outputs: one 16-wide block that ends at nc (overlapping the previous one),
+ * of which only the new tail is stored; a scalar loop only when the row is under 16 wide. */
 ALWAYS_INLINE void gather_row(float *restrict y, const float *restrict E, int64_t S,
-                       const int32_t *restrict idx, int64_t n, int64_t nc) {
+                              const int32_t *restrict idx, int64_t n, int64_t nc) {
     int64_t c = 0;
     for (; c + 64 <= nc; c += 64) gather4(y + c, E + c, S, idx, n);
     for (; c + 16 <= nc; c += 16) gather1(y + c, E + c, S, idx, n);
+    if (c == nc) return;
+    if (nc >= 16) {
+        float tmp[16];
+        gather1(tmp, E + nc - 16, S, idx, n);
+        memcpy(y + c, tmp + 16 - (nc - c), (size_t)(nc - c) * sizeof *y);
+        return;
+    }
     for (; c < nc; c++) {
         float acc = 0.0f;
         for (int64_t j = 0; j < n; j++) acc += E[(int64_t)idx[j] * S + c];
@@ -145,10 +154,20 @@ SCATTER(4)
 SCATTER(1)
 
 ALWAYS_INLINE void scatter_masked(float *restrict d, const float *restrict G, int64_t S, int64_t B,
-                           int64_t b, uint64_t mask, int64_t nc) {
+                                  int64_t b, uint64_t mask, int64_t nc) {
     int64_t c = 0;
     for (; c + 64 <= nc; c += 64) scatter4(d + c, G + c, S, B, b, mask);
     for (; c + 16 <= nc; c += 16) scatter1(d + c, G + c, S, B, b, mask);
+    if (c == nc) return;
+    if (nc >= 16) { /* a 16-wide sum ending at nc; add only its new tail */
+        v16 acc = {0};
+        for (uint64_t m = mask; m; m &= m - 1)
+            acc += ld16(G + ((int64_t)__builtin_ctzll(m) * B + b) * S + nc - 16);
+        float tmp[16];
+        st16(tmp, acc);
+        for (int64_t i = c; i < nc; i++) d[i] += tmp[16 - (nc - i)];
+        return;
+    }
     for (uint64_t m = mask; m; m &= m - 1) {
         const float *restrict g = G + ((int64_t)__builtin_ctzll(m) * B + b) * S;
         for (int64_t i = c; i < nc; i++) d[i] += g[i];
