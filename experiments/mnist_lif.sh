@@ -18,7 +18,7 @@ done
 make --no-print-directory data all >/dev/null
 mkdir -p results/runs
 cmd=(build/rel/soma train --data mnist --net 784-100-10 --neuron lif -T 20 --epochs "$epochs" --batch 128
-     --lr 2e-3 --schedule cosine --loss mse --optim adamw --weight-decay 0.05 --seed "$seed" --quiet --json
+     --lr 2e-3 --schedule cosine --loss mse --optim adamw --weight-decay 0.5 --seed "$seed" --quiet --json
      --metrics "results/runs/mnist_lif_s$seed.metrics.jsonl")
 rm -f "results/runs/mnist_lif_s$seed.metrics.jsonl"
 t0=$(date +%s)
