@@ -19,7 +19,8 @@ void soma_bilinear_combine(const soma_integrator *it, float *cur, const float *Y
         for (int64_t r = 0; r < rows; r++) {
             const float *y0 = Y + blk_off(it, r, 0), *y1 = Y + blk_off(it, r, 1);
             float *c = cur + r * P;
-            for (int64_t i = 0; i < P; i++) c[i] = a * y0[i] + (1.0f - a) * y1[i] + b[i / in];
+            for (int64_t ch = 0, i = 0; ch < P / in; ch++)
+                for (int64_t s = 0; s < in; s++, i++) c[i] = a * y0[i] + (1.0f - a) * y1[i] + b[ch];
         }
         return;
     }
@@ -34,8 +35,13 @@ void soma_bilinear_combine(const soma_integrator *it, float *cur, const float *Y
             for (int64_t i = 0; i < P; i++) c[i] += p[i] * p[i] - q[i];
         }
         const float *restrict y0 = w ? Y + blk_off(it, r, 0) : NULL;
-        for (int64_t i = 0; i < P; i++)
-            c[i] = (y0 ? y0[i] : 0.0f) + b[i / in] + (per ? lam[i / in] : lam[0]) * c[i];
+        for (int64_t ch = 0, i = 0; ch < P / in; ch++) {
+            const float l = per ? lam[ch] : lam[0], bc = b[ch];
+            if (y0)
+                for (int64_t s = 0; s < in; s++, i++) c[i] = y0[i] + bc + l * c[i];
+            else
+                for (int64_t s = 0; s < in; s++, i++) c[i] = bc + l * c[i];
+        }
     }
 }
 
@@ -73,12 +79,16 @@ void soma_bilinear_grad(const soma_integrator *it, float *G, float *gws, const f
             const float *restrict p = Y + blk_off(it, r, w + f), *restrict q = Y + blk_off(it, r, w + R + f);
             float *restrict gp = G + blk_off(it, r, w + f), *restrict gq = G + blk_off(it, r, w + R + f);
             double dl = 0;
-            for (int64_t i = 0; i < P; i++) {
-                float l = per ? lam[i / in] : lam[0];
-                gp[i] = 2.0f * l * gr[i] * p[i];
-                gq[i] = -l * gr[i];
-                if (per) dlam[i / in] += gr[i] * (p[i] * p[i] - q[i]);
-                else dl += (double)gr[i] * (p[i] * p[i] - q[i]);
+            for (int64_t ch = 0, i = 0; ch < P / in; ch++) {
+                const float l = per ? lam[ch] : lam[0];
+                float dlc = 0.0f;
+                for (int64_t s = 0; s < in; s++, i++) {
+                    gp[i] = 2.0f * l * gr[i] * p[i];
+                    gq[i] = -l * gr[i];
+                    dlc += gr[i] * (p[i] * p[i] - q[i]);
+                }
+                if (per) dlam[ch] += dlc;
+                else dl += dlc;
             }
             if (!per) dlam[0] += (float)dl;
         }

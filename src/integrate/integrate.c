@@ -208,7 +208,7 @@ void soma_integrator_forward(const soma_integrator *it, float *cur, float *Y, co
         add_bias(it, cur, params + it->ob, rows);
         return;
     }
-    if (sx || it->nblk_x == it->nblk) {
+    if (sx || it->x_binary || it->nblk_x == it->nblk) {
         op->ops->forward(op, Y, x, sx, E, S, 0, S, rows); /* binary x: x² = x */
     } else {
         op->ops->forward(op, Y, x, NULL, E, S, 0, it->nblk_x * N, rows);
@@ -245,7 +245,7 @@ void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, 
     if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_grad(it, G, gws, g, Y, params, rows);
     else soma_shunting_grad(it, G, gws, g, Y, params, rows);
     const int64_t nx = (int64_t)it->nblk_x * N;
-    if (sx || it->nblk_x == it->nblk) {
+    if (sx || it->x_binary || it->nblk_x == it->nblk) {
         op->ops->backward_weight(op, gws + it->gE, G, x, sx, S, 0, S, rows);
     } else {
         op->ops->backward_weight(op, gws + it->gE, G, x, NULL, S, 0, nx, rows);

@@ -29,6 +29,7 @@ typedef struct soma_integrator {
     int64_t nlam;
     /* gradient workspace: dE (K·S) then dλ (nlam), da (1), db (N) */
     int64_t gE, glam, ga, gb, n_gws;
+    bool x_binary; /* the input is 0/1 (x² = x: one operator call), even on the dense path */
 } soma_integrator;
 
 /* Sets the layout for an operator with N output channels. SOMA_E_ARG on a bad rank etc. */

@@ -26,6 +26,10 @@ typedef struct soma_lctx {
     bool in_binary;        /* input values are 0/1 spikes */
     const struct soma_spikes *sx_in; /* the input as spike lists, built by the producer (the
                                         encoder); when set, x may be NULL */
+    bool in_static;        /* the input is the same at every step (direct encoding): a layer
+                              may compute its synaptic product once per sample; x still holds
+                              all T steps, and dx must still be (T, B, in_dim) */
+    const float *state;    /* the layer's state slice (running statistics), or NULL */
     float sparse_max_density;
     uint64_t seed;         /* stream for this batch (dropout) */
     const int64_t *uid;    /* (B) sample ids */
@@ -45,9 +49,14 @@ typedef struct soma_layer_ops {
                      const float *x, const float *y);
     /* Maps the chunk-summed workspace onto the parameter gradients (overwrites them). */
     void (*finish)(const soma_layer *l, float *dparams, const float *gws, const float *params);
-    /* Names, offsets (in the layer slice) and sizes of the parameter tensors; returns count. */
+    /* Names, offsets (in the layer slice) and sizes of the parameter tensors; returns count.
+     * A state tensor (n_state below) is reported with offset −1 − (offset in the state slice). */
     int (*tensors)(const soma_layer *l, const char **names, int64_t *offs, int64_t *numels);
     void (*free)(soma_layer *l);
+    /* Optional, for layers with state (batch-norm running statistics; not trained): its initial
+     * values, and its update from the chunk-summed workspace after each training batch. */
+    void (*init_state)(const soma_layer *l, float *state);
+    void (*update_state)(const soma_layer *l, float *state, const float *gws);
 } soma_layer_ops;
 
 struct soma_layer {
@@ -59,8 +68,10 @@ struct soma_layer {
     int64_t n_params, E_size, gws_size;
     int64_t tape_per_row, tape_fixed;
     int64_t scratch_per_row, scratch_fixed;
+    int64_t n_state;         /* floats of state (after the net's parameters; never optimised) */
+    int64_t out_chw[3];      /* output as an image (C, H, W); {0} for flat outputs */
     /* set by the net */
-    int64_t param_off, E_off, gws_off;
+    int64_t param_off, E_off, gws_off, state_off;
 };
 
 /* Dense spiking layer: dense synapse + integration mode + neuron dynamics. */

@@ -43,7 +43,9 @@ static void rc_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     float *mem = c->tape, *Y = mem + rows * N;
     float *cur = c->scratch, *u = cur + rows * N, *isc = u + BN;
     const float *Wr = c->params + s->o_rec;
-    soma_integrator_forward(&s->it, cur, Y, x, NULL, c->E, c->params, isc, rows);
+    soma_integrator it = s->it;
+    it.x_binary = c->in_binary;
+    soma_integrator_forward(&it, cur, Y, x, NULL, c->E, c->params, isc, rows);
     memset(u, 0, (size_t)BN * sizeof *u);
     for (int t = 0; t < c->T; t++) {
         float *ct = cur + t * BN;
@@ -82,7 +84,9 @@ static void rc_backward(const soma_layer *l, const soma_lctx *c, float *dx, cons
                         y + (t - 1) * BN, (int)N, gt, (int)N, 1.0f, dWr, (int)N);
         }
     }
-    soma_integrator_backward(&s->it, dx, c->gws, g, Y, x, NULL, c->E, c->params, isc, rows);
+    soma_integrator it = s->it;
+    it.x_binary = c->in_binary;
+    soma_integrator_backward(&it, dx, c->gws, g, Y, x, NULL, c->E, c->params, isc, rows);
 }
 
 static void rc_finish(const soma_layer *l, float *dparams, const float *gws, const float *params) {

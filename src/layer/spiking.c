@@ -88,7 +88,9 @@ static void sp_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     if (c->event_driven && psx) *c->event_driven = 1;
     if (psx) memset(sx.mask, 0, (size_t)M * sizeof *sx.mask);
     float *cur = c->scratch, *u = cur + rows * P, *isc = u + c->B * P;
-    soma_integrator_forward(&s->it, cur, tv.Y, x, psx, c->E, c->params, isc, rows);
+    soma_integrator it = s->it;
+    it.x_binary = c->in_binary;
+    soma_integrator_forward(&it, cur, tv.Y, x, psx, c->E, c->params, isc, rows);
     soma_neuron_forward(y, tv.mem, cur, u, c->T, c->B * P, &s->np, plif_k(s, c->params));
     if (c->spikes && s->np.spiking) {
         double n = 0;
@@ -108,7 +110,9 @@ static void sp_backward(const soma_layer *l, const soma_lctx *c, float *dx, cons
     float k = plif_k(s, c->params);
     double dk = soma_neuron_backward(g, dy, tv.mem, y, eps, c->T, c->B * P, &s->np, k);
     if (s->o_plif >= 0) c->gws[s->g_plif] += (float)dk;
-    soma_integrator_backward(&s->it, dx, c->gws, g, tv.Y, x, *tv.flag != 0.0f ? &sx : NULL, c->E,
+    soma_integrator it = s->it;
+    it.x_binary = c->in_binary;
+    soma_integrator_backward(&it, dx, c->gws, g, tv.Y, x, *tv.flag != 0.0f ? &sx : NULL, c->E,
                              c->params, isc, rows);
 }
 

@@ -6,6 +6,7 @@
  */
 #include "soma/inspect.h"
 
+#include <stdio.h>
 #include <string.h>
 
 soma_energy_params soma_energy_default_params(void) {

@@ -1,0 +1,247 @@
+/*
+ * layer/conv_unit.c — the conv unit: input image → input current, i.e. a Conv2d synaptic
+ * operator under an integration mode (linear, bilinear or shunting: src/integrate/, no
+ * conv-specific code), followed by fused stages that act on the current before any neuron
+ * sees it: max/avg pooling (the reference conv net pools the current: conv → pool → LIF) and
+ * batch norm (BN, tdBN). Spiking layers (conv.c, residual.c) put neurons behind units.
+ *
+ * Blocks, all slices of the owner's: params [integrator | per BN stage γ, β], gws
+ * [integrator | per BN stage dγ, dβ, Σmean, Σvar, count], state [per BN stage running mean,
+ * var]. Tape per row [Y of the integrator | per stage: x̂ (BN) or argmax bytes (max pool)],
+ * tape fixed [per BN stage: mean, invstd]. Scratch per row [A | B | integrator scratch],
+ * A and B ping-pong between stages, then the conv workspace (fixed).
+ *
+ * Not here: neurons, and anything that differs between train and eval other than BN's
+ * statistics.
+ */
+#include "layer/conv.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t h, int64_t w,
+                    const soma_integrate_params *ip, float theta, soma_error *err) {
+    memset(u, 0, sizeof *u);
+    if (d->cout < 1 || d->k < 1 || d->stride < 1 || d->pad < 0 || d->cout > INT32_MAX)
+        return soma_fail(err, SOMA_E_ARG, "conv %lldC%d: bad sizes", (long long)d->cout, d->k);
+    if (h + 2 * d->pad < d->k || w + 2 * d->pad < d->k)
+        return soma_fail(err, SOMA_E_ARG, "conv %lldC%d (padding %d) does not fit a %lldx%lld image",
+                         (long long)d->cout, d->k, d->pad, (long long)h, (long long)w);
+    if (d->nstage < 0 || d->nstage > SOMA_MAX_STAGES)
+        return soma_fail(err, SOMA_E_ARG, "conv: at most %d fused stages", SOMA_MAX_STAGES);
+    u->op = soma_conv2d_create(cin, h, w, d->k, d->stride, d->pad);
+    if (!u->op) return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a conv2d synapse");
+    int rc = soma_integrator_init(&u->it, &u->op->base, d->cout, ip, err);
+    if (rc != SOMA_OK) {
+        soma_cunit_free(u);
+        return rc;
+    }
+    u->in_dim = cin * h * w;
+    u->P0 = u->it.P;
+    u->maxp = u->P0;
+    int64_t C = d->cout, H = u->op->ho, W = u->op->wo;
+    int64_t np = u->it.n_params, ng = u->it.n_gws, ns = 0;
+    int64_t trow = soma_integrator_tape_per_row(&u->it), tfix = 0;
+    u->nstage = d->nstage;
+    for (int i = 0; i < d->nstage; i++) {
+        soma_cstage *s = &u->st[i];
+        s->d = d->stage[i];
+        s->c = C, s->h = H, s->w = W, s->ho = H, s->wo = W;
+        s->t_row = trow;
+        switch (s->d.kind) {
+        case SOMA_STAGE_MAXPOOL:
+        case SOMA_STAGE_AVGPOOL:
+            rc = soma_pool_geom_init(&s->pool, s->d.kind == SOMA_STAGE_MAXPOOL ? SOMA_POOL_MAX : SOMA_POOL_AVG,
+                                     C, H, W, s->d.k, s->d.k, s->d.k, s->d.k, err);
+            if (rc != SOMA_OK) {
+                soma_cunit_free(u);
+                return rc;
+            }
+            s->ho = s->pool.ho, s->wo = s->pool.wo;
+            if (s->d.kind == SOMA_STAGE_MAXPOOL) trow += (C * s->ho * s->wo + 3) / 4;
+            break;
+        case SOMA_STAGE_BN:
+        case SOMA_STAGE_TDBN:
+            s->scale = s->d.kind == SOMA_STAGE_TDBN ? s->d.alpha * theta : 1.0f;
+            s->o_par = np, np += 2 * C;
+            s->g_par = ng, ng += 2 * C;
+            s->g_stat = ng, ng += 2 * C + 1;
+            s->o_state = ns, ns += 2 * C;
+            s->t_fix = tfix, tfix += 2 * C;
+            trow += C * H * W;
+            break;
+        }
+        s->pin = C * H * W, s->pout = C * s->ho * s->wo;
+        H = s->ho, W = s->wo;
+        if (s->pout > u->maxp) u->maxp = s->pout;
+    }
+    u->c = C, u->h = H, u->w = W, u->Q = C * H * W;
+    u->n_params = np, u->n_gws = ng, u->n_state = ns;
+    u->tape_per_row = trow, u->tape_fixed = tfix;
+    u->scratch_per_row = 2 * u->maxp + soma_integrator_scratch_per_row(&u->it, u->in_dim);
+    u->scratch_fixed = soma_conv2d_work_floats(u->op) + 16;
+    return SOMA_OK;
+}
+
+void soma_cunit_free(soma_cunit *u) {
+    if (u->op) u->op->base.ops->free(&u->op->base);
+    u->op = NULL;
+}
+
+void soma_cunit_init_params(const soma_cunit *u, float *params, soma_rng *rng) {
+    soma_integrator_init_params(&u->it, params, rng);
+    for (int i = 0; i < u->nstage; i++) {
+        const soma_cstage *s = &u->st[i];
+        if (s->d.kind != SOMA_STAGE_BN && s->d.kind != SOMA_STAGE_TDBN) continue;
+        for (int64_t c = 0; c < s->c; c++) params[s->o_par + c] = 1.0f, params[s->o_par + s->c + c] = 0.0f;
+    }
+}
+
+void soma_cunit_init_state(const soma_cunit *u, float *state) {
+    for (int i = 0; i < u->nstage; i++) {
+        const soma_cstage *s = &u->st[i];
+        if (s->d.kind != SOMA_STAGE_BN && s->d.kind != SOMA_STAGE_TDBN) continue;
+        for (int64_t c = 0; c < s->c; c++) state[s->o_state + c] = 0.0f, state[s->o_state + s->c + c] = 1.0f;
+    }
+}
+
+int soma_cunit_tensors(const soma_cunit *u, const char *prefix, const char **names, int64_t *offs,
+                       int64_t *numels, int n, char (*namebuf)[32]) {
+    const char *nm[8];
+    int64_t of[8], nu[8];
+    int k = soma_integrator_tensors(&u->it, nm, of, nu);
+    for (int i = 0; i < k; i++, n++) {
+        snprintf(namebuf[n], 32, "%s%s", prefix, nm[i]);
+        names[n] = namebuf[n], offs[n] = of[i], numels[n] = nu[i];
+    }
+    for (int i = 0; i < u->nstage; i++) {
+        const soma_cstage *s = &u->st[i];
+        if (s->d.kind != SOMA_STAGE_BN && s->d.kind != SOMA_STAGE_TDBN) continue;
+        static const char *const part[4] = {"gamma", "beta", "running_mean", "running_var"};
+        for (int j = 0; j < 4; j++, n++) {
+            snprintf(namebuf[n], 32, "%sbn%d.%s", prefix, i, part[j]);
+            names[n] = namebuf[n], numels[n] = s->c;
+            offs[n] = j < 2 ? s->o_par + j * s->c : -1 - (s->o_state + (j - 2) * s->c);
+        }
+    }
+    return n;
+}
+
+/* Scratch regions of one call over `rows` rows. */
+typedef struct unit_scratch {
+    float *A, *B, *isc, *work;
+} unit_scratch;
+
+static unit_scratch scratch_of(const soma_cunit *u, float *scratch, int64_t rows) {
+    unit_scratch s;
+    s.A = scratch;
+    s.B = s.A + rows * u->maxp;
+    s.isc = s.B + rows * u->maxp;
+    s.work = s.isc + rows * soma_integrator_scratch_per_row(&u->it, u->in_dim);
+    return s;
+}
+
+/* The integrator over a per-call copy of the operator with the workspace bound (the shared
+ * operator is used by several chunks at once). */
+typedef struct bound_unit {
+    soma_conv2d op;
+    soma_integrator it;
+} bound_unit;
+
+static void bind(bound_unit *b, const soma_cunit *u, float *work) {
+    soma_conv2d_bind(&b->op, u->op, work);
+    b->it = u->it;
+    b->it.op = &b->op.base;
+}
+
+void soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *cur, const float *x,
+                        int64_t rows) {
+    unit_scratch s = scratch_of(u, io->scratch, rows);
+    bound_unit bu;
+    bind(&bu, u, s.work);
+    float *Y = io->tape;                               /* (rows_alloc, nblk·P0) */
+    float *tfix = io->tape + u->tape_per_row * io->rows_alloc;
+    float *src = u->nstage ? s.A : cur;
+    soma_integrator_forward(&bu.it, src, Y, x, NULL, io->E, io->params, s.isc, rows);
+    for (int i = 0; i < u->nstage; i++) {
+        const soma_cstage *st = &u->st[i];
+        float *dst = i == u->nstage - 1 ? cur : src == s.A ? s.B : s.A;
+        float *trow = io->tape + st->t_row * io->rows_alloc;
+        switch (st->d.kind) {
+        case SOMA_STAGE_MAXPOOL: soma_pool_forward(&st->pool, dst, (uint8_t *)trow, src, rows); break;
+        case SOMA_STAGE_AVGPOOL: soma_pool_forward(&st->pool, dst, NULL, src, rows); break;
+        default: {
+            const float *gamma = io->params + st->o_par, *beta = gamma + st->c;
+            float *mean = tfix + st->t_fix, *invstd = mean + st->c;
+            const float *mu = mean, *var = invstd;
+            if (io->train) soma_bn_stats(mean, invstd, src, rows, st->c, st->h * st->w); /* invstd holds σ² */
+            else mu = io->state + st->o_state, var = mu + st->c;
+            soma_bn_apply(dst, trow, invstd, src, mu, var, gamma, beta, st->scale, rows, st->c, st->h * st->w);
+            if (!io->train) memcpy(mean, mu, (size_t)st->c * sizeof *mean);
+            break;
+        }
+        }
+        src = dst;
+    }
+}
+
+void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx, float *g,
+                         const float *x, int64_t rows) {
+    unit_scratch s = scratch_of(u, io->scratch, rows);
+    bound_unit bu;
+    bind(&bu, u, s.work);
+    const float *Y = io->tape;
+    const float *tfix = io->tape + u->tape_per_row * io->rows_alloc;
+    float *gc = g; /* ∂L/∂(output of stage i) */
+    for (int i = u->nstage - 1; i >= 0; i--) {
+        const soma_cstage *st = &u->st[i];
+        float *dst = gc == s.A ? s.B : s.A;
+        const float *trow = io->tape + st->t_row * io->rows_alloc;
+        switch (st->d.kind) {
+        case SOMA_STAGE_MAXPOOL: soma_pool_backward(&st->pool, dst, (const uint8_t *)trow, gc, rows); break;
+        case SOMA_STAGE_AVGPOOL: soma_pool_backward(&st->pool, dst, NULL, gc, rows); break;
+        default: {
+            const int64_t C = st->c;
+            const float *mean = tfix + st->t_fix, *invstd = mean + C;
+            soma_bn_backward(dst, io->gws + st->g_par, io->gws + st->g_par + C, gc, trow, invstd,
+                             io->params + st->o_par, st->scale, rows, C, st->h * st->w);
+            /* this chunk's statistics, for the running ones (unbiased variance, as PyTorch) */
+            const double n = (double)(rows * st->h * st->w);
+            float *acc = io->gws + st->g_stat;
+            for (int64_t c = 0; c < C; c++) {
+                double var = 1.0 / ((double)invstd[c] * invstd[c]) - SOMA_BN_EPS;
+                acc[c] += mean[c];
+                acc[C + c] += (float)(n > 1 ? var * n / (n - 1) : var);
+            }
+            acc[2 * C] += 1.0f;
+            break;
+        }
+        }
+        gc = dst;
+    }
+    soma_integrator_backward(&bu.it, dx, io->gws, gc, Y, x, NULL, io->E, io->params, s.isc, rows);
+}
+
+void soma_cunit_update_state(const soma_cunit *u, float *state, const float *gws) {
+    for (int i = 0; i < u->nstage; i++) {
+        const soma_cstage *s = &u->st[i];
+        if (s->d.kind != SOMA_STAGE_BN && s->d.kind != SOMA_STAGE_TDBN) continue;
+        const float *acc = gws + s->g_stat, cnt = acc[2 * s->c];
+        if (!(cnt > 0)) continue;
+        float *rm = state + s->o_state, *rv = rm + s->c;
+        for (int64_t c = 0; c < s->c; c++) {
+            rm[c] += SOMA_BN_MOMENTUM * (acc[c] / cnt - rm[c]);
+            rv[c] += SOMA_BN_MOMENTUM * (acc[s->c + c] / cnt - rv[c]);
+        }
+    }
+}
+
+void soma_cunit_finish(const soma_cunit *u, float *dparams, const float *gws, const float *params) {
+    soma_integrator_finish(&u->it, dparams, gws, params);
+    for (int i = 0; i < u->nstage; i++) {
+        const soma_cstage *s = &u->st[i];
+        if (s->d.kind != SOMA_STAGE_BN && s->d.kind != SOMA_STAGE_TDBN) continue;
+        for (int64_t c = 0; c < 2 * s->c; c++) dparams[s->o_par + c] = gws[s->g_par + c];
+    }
+}

@@ -1,0 +1,374 @@
+/*
+ * rec/model.c — the recommender model object: configuration, creation from a catalogue, the
+ * user/movie catalogue (descriptions, caller ids, growth at run time), accessors and names.
+ * The maths of each kind is in snn.c and fm.c, training in train.c, serving in serve.c.
+ */
+#include "rec/rec_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const kind_names[] = {"snn", "fm", "bias", "pop"};
+static const char *const task_names[] = {"rating", "topn"};
+
+const char *soma_rec_kind_name(soma_rec_kind k) { return (unsigned)k < SOMA_REC_KIND_COUNT ? kind_names[k] : "?"; }
+int soma_rec_kind_parse(const char *s) {
+    for (int i = 0; s && i < SOMA_REC_KIND_COUNT; i++)
+        if (strcmp(s, kind_names[i]) == 0) return i;
+    return -1;
+}
+const char *soma_rec_task_name(soma_rec_task t) { return (unsigned)t < SOMA_REC_TASK_COUNT ? task_names[t] : "?"; }
+int soma_rec_task_parse(const char *s) {
+    for (int i = 0; s && i < SOMA_REC_TASK_COUNT; i++)
+        if (strcmp(s, task_names[i]) == 0) return i;
+    return -1;
+}
+
+soma_rec_config soma_rec_default_config(void) {
+    soma_rec_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = SOMA_REC_SNN;
+    c.task = SOMA_REC_RATING;
+    c.fields = SOMA_REC_FIELDS_ALL;
+    c.T = 8;
+    c.width = 64;
+    c.depth = 1;
+    c.integrate = soma_integrate_default_params();
+    c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
+    c.integrate.rank = 1;
+    c.integrate.lambda_init = 1.0f;
+    c.integrate.v_scale = 0.1f;
+    c.integrate.shunt_k = 1.0f;
+    c.integrate.shunt_scale = 0.1f;
+    c.neuron = soma_neuron_default_params();
+    c.readout = SOMA_READOUT_RATE;
+    c.first_order = true;
+    c.init_std = 0.1f;
+    c.fm_k = 8;
+    c.spare_users = 64;
+    c.spare_movies = 64;
+    return c;
+}
+
+static const rec_kind_ops *ops_of(soma_rec_kind k) {
+    switch (k) {
+    case SOMA_REC_SNN: return &rec_snn_ops;
+    case SOMA_REC_FM:
+    case SOMA_REC_BIAS: return &rec_fm_ops;
+    case SOMA_REC_POP: return &rec_pop_ops;
+    default: return NULL;
+    }
+}
+
+static int check_config(const soma_rec_config *c, soma_error *err) {
+    if ((unsigned)c->kind >= SOMA_REC_KIND_COUNT) return soma_fail(err, SOMA_E_ARG, "unknown model kind %d", (int)c->kind);
+    if ((unsigned)c->task >= SOMA_REC_TASK_COUNT) return soma_fail(err, SOMA_E_ARG, "unknown task %d", (int)c->task);
+    if (c->fields == 0 || c->fields > SOMA_REC_FIELDS_ALL) return soma_fail(err, SOMA_E_ARG, "feature field mask 0x%x selects no known field", c->fields);
+    if (c->kind == SOMA_REC_SNN) {
+        if (c->T < 1 || c->T > 64) return soma_fail(err, SOMA_E_ARG, "T = %d: expected 1..64", c->T);
+        if (c->width < 1 || c->width > 4096) return soma_fail(err, SOMA_E_ARG, "width %d: expected 1..4096", c->width);
+        if (c->depth < 1 || c->depth > REC_MAX_LAYERS) return soma_fail(err, SOMA_E_ARG, "depth %d: expected 1..%d", c->depth, REC_MAX_LAYERS);
+        if (c->neuron.kind == SOMA_NEURON_PLIF) return soma_fail(err, SOMA_E_ARG, "the recommender does not support PLIF neurons (use lif, lif-tau or if)");
+        if ((unsigned)c->neuron.kind >= SOMA_NEURON_KIND_COUNT || (unsigned)c->neuron.reset >= SOMA_RESET_COUNT ||
+            (unsigned)c->neuron.surrogate >= SOMA_SURROGATE_COUNT)
+            return soma_fail(err, SOMA_E_ARG, "unknown neuron kind, reset or surrogate");
+        if (c->neuron.kind == SOMA_NEURON_LIF_TAU && !(c->neuron.tau > 1.0f)) return soma_fail(err, SOMA_E_ARG, "lif-tau needs tau > 1");
+        if ((unsigned)c->readout >= SOMA_READOUT_COUNT) return soma_fail(err, SOMA_E_ARG, "unknown readout");
+        if (!(c->init_std >= 0 && c->init_std < 100)) return soma_fail(err, SOMA_E_ARG, "init_std %g out of range", (double)c->init_std);
+    }
+    if (c->kind == SOMA_REC_FM && (c->fm_k < 0 || c->fm_k > 1024)) return soma_fail(err, SOMA_E_ARG, "fm_k %d: expected 0..1024", c->fm_k);
+    if (c->spare_users < 0 || c->spare_users > 10000000 || c->spare_movies < 0 || c->spare_movies > 10000000)
+        return soma_fail(err, SOMA_E_ARG, "spare slots out of range (0..10000000)");
+    return SOMA_OK;
+}
+
+int rec_model_alloc(soma_rec_model **out, const soma_rec_config *cfg, int32_t n_users,
+                    int32_t n_movies, int n_genres, int n_occ, soma_error *err) {
+    *out = NULL;
+    int rc = check_config(cfg, err);
+    if (rc) return rc;
+    if (n_genres < 0 || n_genres > SOMA_REC_MAX_GENRES || n_occ < 0 || n_occ > 1000 || n_users < 0 || n_movies < 0)
+        return soma_fail(err, SOMA_E_ARG, "catalogue sizes out of range");
+    soma_rec_model *m = soma_calloc(1, sizeof *m);
+    if (!m) return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a recommender");
+    m->cfg = *cfg;
+    if (cfg->kind == SOMA_REC_BIAS || cfg->kind == SOMA_REC_POP) m->cfg.fields = SOMA_REC_FIELDS_IDS;
+    if (cfg->kind == SOMA_REC_BIAS) m->cfg.fm_k = 0;
+    m->ops = ops_of(cfg->kind);
+    rec_layout_init(&m->L, m->cfg.fields, n_users + cfg->spare_users, n_movies + cfg->spare_movies, n_genres, n_occ);
+    m->users_cap = n_users + cfg->spare_users + 16;
+    m->movies_cap = n_movies + cfg->spare_movies + 16;
+    const int mn = m->L.max_movie_nnz > 0 ? m->L.max_movie_nnz : 1;
+    m->users = soma_calloc((size_t)m->users_cap, sizeof *m->users);
+    m->user_ids = soma_calloc((size_t)m->users_cap, sizeof *m->user_ids);
+    m->movies = soma_calloc((size_t)m->movies_cap, sizeof *m->movies);
+    m->movie_ids = soma_calloc((size_t)m->movies_cap, sizeof *m->movie_ids);
+    m->pop = soma_calloc((size_t)m->movies_cap, sizeof *m->pop);
+    m->mv_id = soma_calloc((size_t)m->movies_cap * (size_t)mn, sizeof *m->mv_id);
+    m->mv_x = soma_calloc((size_t)m->movies_cap * (size_t)mn, sizeof *m->mv_x);
+    m->mv_n = soma_calloc((size_t)m->movies_cap, sizeof *m->mv_n);
+    m->genres = soma_calloc((size_t)n_genres + 1, sizeof *m->genres);
+    m->occ = soma_calloc((size_t)n_occ + 1, sizeof *m->occ);
+    if (!m->users || !m->user_ids || !m->movies || !m->movie_ids || !m->pop || !m->mv_id || !m->mv_x ||
+        !m->mv_n || !m->genres || !m->occ) {
+        soma_rec_model_free(m);
+        return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a recommender");
+    }
+    m->rmin = 1.0f, m->rmax = 5.0f;
+    *out = m;
+    return SOMA_OK;
+}
+
+int rec_model_finish_layout(soma_rec_model *m, soma_error *err) {
+    int rc = m->ops->layout(m, err);
+    if (rc) return rc;
+    m->params = soma_calloc((size_t)(m->n_params > 0 ? m->n_params : 1), sizeof *m->params);
+    if (m->n_E > 0) m->E = soma_calloc((size_t)m->n_E, sizeof *m->E);
+    if (!m->params || (m->n_E > 0 && !m->E))
+        return soma_fail(err, SOMA_E_NOMEM, "out of memory for %lld parameters", (long long)m->n_params);
+    const soma_rec_config *c = &m->cfg;
+    if (c->kind == SOMA_REC_SNN) {
+        char extra[32] = "";
+        if (c->integrate.mode == SOMA_INTEGRATE_BILINEAR) snprintf(extra, sizeof extra, "(R=%d)", c->integrate.rank);
+        snprintf(m->desc, sizeof m->desc, "snn: %lld features -> %d%s %s%s %s, T=%d, %s readout%s",
+                 (long long)m->L.K, c->width, c->depth > 1 ? "" : "", soma_integrate_mode_name(c->integrate.mode), extra,
+                 soma_neuron_kind_name(c->neuron.kind), c->T, soma_readout_name(c->readout),
+                 c->first_order ? ", first-order term" : "");
+        if (c->depth > 1) {
+            size_t l = strlen(m->desc);
+            snprintf(m->desc + l, sizeof m->desc - l, ", %d layers", c->depth);
+        }
+    } else if (c->kind == SOMA_REC_FM) {
+        snprintf(m->desc, sizeof m->desc, "fm: %lld features, k=%d", (long long)m->L.K, c->fm_k);
+    } else if (c->kind == SOMA_REC_BIAS) {
+        snprintf(m->desc, sizeof m->desc, "bias: global + %d users + %d movies", m->L.user_slots, m->L.movie_slots);
+    } else {
+        snprintf(m->desc, sizeof m->desc, "pop: most popular of %d movies", m->L.movie_slots);
+    }
+    return SOMA_OK;
+}
+
+void rec_model_prepare(soma_rec_model *m) {
+    if (m->ops->prepare) m->ops->prepare(m);
+}
+
+void rec_model_encode_movie(soma_rec_model *m, int32_t s) {
+    const int mn = m->L.max_movie_nnz > 0 ? m->L.max_movie_nnz : 1;
+    m->mv_n[s] = rec_encode_movie(&m->L, &m->movies[s], m->mv_id + (int64_t)s * mn, m->mv_x + (int64_t)s * mn);
+}
+
+/* The ≤ 3 genres a user rated ≥ 4 most often (ties: lower genre index). */
+static uint32_t fav_genres(const int32_t *counts, int n_genres) {
+    uint32_t mask = 0;
+    for (int pick = 0; pick < REC_FAV_TOP; pick++) {
+        int best = -1;
+        for (int g = 0; g < n_genres; g++)
+            if (!(mask >> g & 1u) && counts[g] > 0 && (best < 0 || counts[g] > counts[best])) best = g;
+        if (best < 0) break;
+        mask |= 1u << best;
+    }
+    return mask;
+}
+
+int soma_rec_model_create(soma_rec_model **out, const soma_rec_config *cfg,
+                          const soma_rec_data *d, const soma_rec_ratings *train, uint64_t seed,
+                          soma_error *err) {
+    if (!out || !cfg || !d) return soma_fail(err, SOMA_E_ARG, "soma_rec_model_create: NULL argument");
+    *out = NULL;
+    if (d->n_users <= 0 || d->n_movies <= 0) return soma_fail(err, SOMA_E_ARG, "the catalogue has no users or no movies");
+    soma_rec_model *m;
+    int rc = rec_model_alloc(&m, cfg, d->n_users, d->n_movies, d->n_genres, d->n_occupations, err);
+    if (rc) return rc;
+    m->seed = seed;
+    int32_t *counts = NULL;
+    for (int g = 0; g < d->n_genres && !rc; g++)
+        if (!(m->genres[g] = soma_malloc(strlen(d->genres[g]) + 1))) rc = SOMA_E_NOMEM;
+        else strcpy(m->genres[g], d->genres[g]);
+    for (int o = 0; o < d->n_occupations && !rc; o++)
+        if (!(m->occ[o] = soma_malloc(strlen(d->occupations[o]) + 1))) rc = SOMA_E_NOMEM;
+        else strcpy(m->occ[o], d->occupations[o]);
+    if (rc) {
+        rc = soma_fail(err, rc, "out of memory");
+        goto fail;
+    }
+    /* users and movies */
+    m->n_users = d->n_users, m->n_movies = d->n_movies;
+    for (int32_t i = 0; i < d->n_users; i++) {
+        const soma_rec_user *u = &d->users[i];
+        soma_rec_user_desc *o = &m->users[i];
+        o->slot = i, o->gender = u->gender, o->age = u->age, o->occupation = u->occupation;
+        memcpy(o->zip, u->zip, sizeof o->zip);
+        o->zip[sizeof o->zip - 1] = '\0';
+        m->user_ids[i] = u->id;
+    }
+    for (int32_t i = 0; i < d->n_movies; i++) {
+        m->movies[i] = (soma_rec_movie_desc){i, d->movies[i].year, d->movies[i].genres};
+        m->movie_ids[i] = d->movies[i].id;
+    }
+    m->rmin = d->rating_min, m->rmax = d->rating_max;
+    if (!(m->rmin <= m->rmax)) m->rmin = 1.0f, m->rmax = 5.0f;
+    double mean = 0.5 * (m->rmin + m->rmax);
+    if (train && train->n > 0) {
+        /* favourite genres, popularity and the mean rating, from the training ratings only */
+        counts = soma_calloc((size_t)d->n_users * (size_t)(d->n_genres > 0 ? d->n_genres : 1), sizeof *counts);
+        if (!counts) {
+            rc = soma_fail(err, SOMA_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        double sum = 0;
+        for (int64_t i = 0; i < train->n; i++) {
+            const soma_rec_rating *r = &train->r[i];
+            if (r->user < 0 || r->user >= d->n_users || r->movie < 0 || r->movie >= d->n_movies) {
+                rc = soma_fail(err, SOMA_E_ARG, "training rating %lld refers to user slot %d / movie slot %d outside the catalogue",
+                               (long long)i, r->user, r->movie);
+                goto fail;
+            }
+            sum += r->rating;
+            m->pop[r->movie] += 1.0f;
+            if (r->rating >= 4.0f)
+                for (int g = 0; g < d->n_genres; g++)
+                    if (d->movies[r->movie].genres >> g & 1u) counts[(int64_t)r->user * d->n_genres + g]++;
+        }
+        mean = sum / (double)train->n;
+        for (int32_t i = 0; i < d->n_users; i++) m->users[i].fav_genres = fav_genres(counts + (int64_t)i * d->n_genres, d->n_genres);
+    }
+    if ((rc = rec_model_finish_layout(m, err))) goto fail;
+    soma_rng rng;
+    soma_rng_seed(&rng, seed);
+    m->ops->init_params(m, &rng);
+    /* start the rating task at the mean rating */
+    if (m->cfg.task == SOMA_REC_RATING) {
+        if (m->o_w0 >= 0) m->params[m->o_w0] = (float)mean;
+        else if (m->cfg.kind == SOMA_REC_SNN) m->params[m->o_rb] = (float)mean;
+    }
+    if (m->cfg.kind == SOMA_REC_POP)
+        for (int32_t i = 0; i < d->n_movies && i < m->L.movie_slots; i++) m->params[i] = m->pop[i];
+    rec_model_prepare(m);
+    for (int32_t s = 0; s < m->n_movies; s++) rec_model_encode_movie(m, s);
+    soma_free(counts);
+    *out = m;
+    return SOMA_OK;
+fail:
+    soma_free(counts);
+    soma_rec_model_free(m);
+    return rc;
+}
+
+void soma_rec_model_free(soma_rec_model *m) {
+    if (!m) return;
+    if (m->ops && m->ops->ws_free) m->ops->ws_free(m->upd_ws);
+    soma_free(m->upd_grads);
+    for (int l = 0; l < m->nl; l++)
+        if (m->layer[l].op) m->layer[l].op->ops->free(m->layer[l].op);
+    for (int g = 0; m->genres && g < m->L.n_genres; g++) soma_free(m->genres[g]);
+    for (int o = 0; m->occ && o < m->L.n_occ; o++) soma_free(m->occ[o]);
+    soma_free(m->genres);
+    soma_free(m->occ);
+    soma_free(m->params);
+    soma_free(m->E);
+    soma_free(m->users);
+    soma_free(m->user_ids);
+    soma_free(m->movies);
+    soma_free(m->movie_ids);
+    soma_free(m->pop);
+    soma_free(m->mv_id);
+    soma_free(m->mv_x);
+    soma_free(m->mv_n);
+    soma_free(m);
+}
+
+/* ---- accessors ------------------------------------------------------------------------------ */
+
+const soma_rec_config *soma_rec_model_config(const soma_rec_model *m) { return &m->cfg; }
+int64_t soma_rec_model_n_params(const soma_rec_model *m) { return m->n_params; }
+int64_t soma_rec_model_n_features(const soma_rec_model *m) { return m->L.K; }
+const char *soma_rec_model_desc(const soma_rec_model *m) { return m->desc; }
+int32_t soma_rec_model_n_users(const soma_rec_model *m) { return m->n_users; }
+int32_t soma_rec_model_n_movies(const soma_rec_model *m) { return m->n_movies; }
+int soma_rec_model_n_genres(const soma_rec_model *m) { return m->L.n_genres; }
+const char *soma_rec_model_genre(const soma_rec_model *m, int g) { return g >= 0 && g < m->L.n_genres ? m->genres[g] : NULL; }
+int soma_rec_model_n_occupations(const soma_rec_model *m) { return m->L.n_occ; }
+const char *soma_rec_model_occupation(const soma_rec_model *m, int o) { return o >= 0 && o < m->L.n_occ ? m->occ[o] : NULL; }
+
+float soma_rec_model_clip(const soma_rec_model *m, float s) {
+    if (!(s == s)) return 0.5f * (m->rmin + m->rmax);
+    return s < m->rmin ? m->rmin : s > m->rmax ? m->rmax : s;
+}
+
+int soma_rec_model_user(const soma_rec_model *m, int32_t s, soma_rec_user_desc *out) {
+    if (s < 0 || s >= m->n_users) return SOMA_E_ARG;
+    *out = m->users[s];
+    return SOMA_OK;
+}
+int soma_rec_model_movie(const soma_rec_model *m, int32_t s, soma_rec_movie_desc *out) {
+    if (s < 0 || s >= m->n_movies) return SOMA_E_ARG;
+    *out = m->movies[s];
+    return SOMA_OK;
+}
+int64_t soma_rec_model_user_id(const soma_rec_model *m, int32_t s) { return s >= 0 && s < m->n_users ? m->user_ids[s] : -1; }
+int64_t soma_rec_model_movie_id(const soma_rec_model *m, int32_t s) { return s >= 0 && s < m->n_movies ? m->movie_ids[s] : -1; }
+int32_t soma_rec_model_user_slot(const soma_rec_model *m, int64_t id) {
+    for (int32_t i = 0; i < m->n_users; i++)
+        if (m->user_ids[i] == id) return i;
+    return -1;
+}
+int32_t soma_rec_model_movie_slot(const soma_rec_model *m, int64_t id) {
+    for (int32_t i = 0; i < m->n_movies; i++)
+        if (m->movie_ids[i] == id) return i;
+    return -1;
+}
+
+/* ---- growing the catalogue ------------------------------------------------------------------ */
+
+static int grow(void **p, size_t old_n, size_t new_n, size_t size) {
+    void *q = soma_calloc(new_n, size);
+    if (!q) return SOMA_E_NOMEM;
+    memcpy(q, *p, old_n * size);
+    soma_free(*p);
+    *p = q;
+    return SOMA_OK;
+}
+
+int soma_rec_model_add_movie(soma_rec_model *m, const soma_rec_movie_desc *desc, int64_t id,
+                             int32_t *slot, soma_error *err) {
+    if (!m || !desc) return soma_fail(err, SOMA_E_ARG, "soma_rec_model_add_movie: NULL argument");
+    if (m->n_movies >= INT32_MAX / 2) return soma_fail(err, SOMA_E_SHAPE, "the catalogue is full");
+    if (m->n_movies == m->movies_cap) {
+        size_t o = (size_t)m->movies_cap, n = 2 * o;
+        const size_t mn = (size_t)(m->L.max_movie_nnz > 0 ? m->L.max_movie_nnz : 1);
+        if (grow((void **)&m->movies, o, n, sizeof *m->movies) || grow((void **)&m->movie_ids, o, n, sizeof *m->movie_ids) ||
+            grow((void **)&m->pop, o, n, sizeof *m->pop) || grow((void **)&m->mv_id, o * mn, n * mn, sizeof *m->mv_id) ||
+            grow((void **)&m->mv_x, o * mn, n * mn, sizeof *m->mv_x) || grow((void **)&m->mv_n, o, n, sizeof *m->mv_n))
+            return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the catalogue");
+        m->movies_cap = (int32_t)n;
+    }
+    int32_t s = m->n_movies++;
+    m->movies[s] = *desc;
+    m->movies[s].slot = s;
+    m->movie_ids[s] = id;
+    m->pop[s] = 0;
+    rec_model_encode_movie(m, s);
+    if (slot) *slot = s;
+    return SOMA_OK;
+}
+
+int soma_rec_model_add_user(soma_rec_model *m, const soma_rec_user_desc *desc, int64_t id,
+                            int32_t *slot, soma_error *err) {
+    if (!m || !desc) return soma_fail(err, SOMA_E_ARG, "soma_rec_model_add_user: NULL argument");
+    if (m->n_users >= INT32_MAX / 2) return soma_fail(err, SOMA_E_SHAPE, "too many users");
+    if (m->n_users == m->users_cap) {
+        size_t o = (size_t)m->users_cap, n = 2 * o;
+        if (grow((void **)&m->users, o, n, sizeof *m->users) || grow((void **)&m->user_ids, o, n, sizeof *m->user_ids))
+            return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the user table");
+        m->users_cap = (int32_t)n;
+    }
+    int32_t s = m->n_users++;
+    m->users[s] = *desc;
+    m->users[s].slot = s;
+    m->users[s].zip[sizeof desc->zip - 1] = '\0';
+    m->user_ids[s] = id;
+    if (slot) *slot = s;
+    return SOMA_OK;
+}
