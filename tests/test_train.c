@@ -1,0 +1,166 @@
+/*
+ * tests/test_train.c — optimisers against hand-computed steps, learning-rate schedules,
+ * encoders (rate statistics, latency positions, determinism per sample), the loss values and
+ * the neuron dynamics on hand-worked sequences.
+ */
+#include "soma.h"
+#include "test.h"
+
+#include "encode/encode.h"
+#include "train/loss.h"
+
+TEST(sgd_momentum_and_adam_steps) {
+    float w[2] = {1.0f, -2.0f}, g[2] = {0.5f, -1.0f};
+    soma_optim_params p = soma_optim_default_params();
+    p.kind = SOMA_OPTIM_SGD, p.momentum = 0.9f;
+    soma_optim *o = soma_optim_create(&p, 2);
+    soma_optim_step(o, w, g, 0.1f); /* v = g; w -= 0.1 v */
+    CHECK_NEAR(w[0], 0.95, 1e-6);
+    soma_optim_step(o, w, g, 0.1f); /* v = 0.9 g + g = 1.9 g */
+    CHECK_NEAR(w[0], 0.95 - 0.1 * 0.95, 1e-6);
+    soma_optim_free(o);
+    /* Adam's first step is lr·sign(g) (bias-corrected m/√v = g/|g|) */
+    float a[2] = {1.0f, -2.0f};
+    p = soma_optim_default_params();
+    o = soma_optim_create(&p, 2);
+    soma_optim_step(o, a, g, 0.01f);
+    CHECK_NEAR(a[0], 1.0 - 0.01, 1e-5);
+    CHECK_NEAR(a[1], -2.0 + 0.01, 1e-5);
+    CHECK(soma_optim_steps(o) == 1);
+    soma_optim_free(o);
+    /* AdamW decays the weight by lr·wd before the update, independent of the gradient */
+    float z[1] = {2.0f}, g0[1] = {0.0f};
+    p.kind = SOMA_OPTIM_ADAMW, p.weight_decay = 0.5f;
+    o = soma_optim_create(&p, 1);
+    soma_optim_step(o, z, g0, 0.1f);
+    CHECK_NEAR(z[0], 2.0 * (1 - 0.05), 1e-6);
+    soma_optim_free(o);
+    /* clipping: a gradient of norm 10 clipped to 1 makes SGD move by lr·g/10 */
+    float c[1] = {0.0f}, gc[1] = {10.0f};
+    p = soma_optim_default_params();
+    p.kind = SOMA_OPTIM_SGD, p.momentum = 0.0f, p.grad_clip = 1.0f;
+    o = soma_optim_create(&p, 1);
+    soma_optim_step(o, c, gc, 1.0f);
+    CHECK_NEAR(c[0], -1.0, 1e-6);
+    soma_optim_free(o);
+}
+
+TEST(schedules) {
+    soma_schedule s = {SOMA_SCHED_STEP, 1.0f, 0.0f, 0.1f, 10};
+    CHECK_NEAR(soma_schedule_lr(&s, 9, 0, 100), 1.0, 1e-7);
+    CHECK_NEAR(soma_schedule_lr(&s, 10, 0, 100), 0.1, 1e-7);
+    CHECK_NEAR(soma_schedule_lr(&s, 25, 0, 100), 0.01, 1e-7);
+    soma_schedule c = {SOMA_SCHED_COSINE, 1.0f, 0.1f, 0, 0};
+    CHECK_NEAR(soma_schedule_lr(&c, 0, 0, 100), 1.0, 1e-6);
+    CHECK_NEAR(soma_schedule_lr(&c, 0, 50, 100), 0.55, 1e-6);
+    CHECK_NEAR(soma_schedule_lr(&c, 0, 100, 100), 0.1, 1e-6);
+    CHECK(soma_sched_parse("cosine") == SOMA_SCHED_COSINE && soma_sched_parse("warp") < 0);
+}
+
+TEST(rate_encoder) {
+    enum { T = 2000, B = 2, M = 5 };
+    static float out[T * B * M], out2[T * B * M];
+    const float x[B * M] = {0, 0.1f, 0.5f, 0.9f, 1, 0.3f, 0.3f, 0.3f, 0.3f, 0.3f};
+    const int64_t uid[B] = {7, 8};
+    soma_encode(SOMA_ENCODE_RATE, out, x, uid, T, B, M, 42);
+    for (int j = 0; j < B * M; j++) {
+        double n = 0;
+        for (int t = 0; t < T; t++) n += out[t * B * M + j];
+        CHECK_NEAR(n / T, x[j], 0.04); /* Bernoulli(p) mean: sd ≤ 0.011 at T = 2000 */
+    }
+    /* a sample's spikes depend on its id, not on its position in the batch */
+    const float xs[B * M] = {0.3f, 0.3f, 0.3f, 0.3f, 0.3f, 0, 0.1f, 0.5f, 0.9f, 1};
+    const int64_t us[B] = {8, 7};
+    soma_encode(SOMA_ENCODE_RATE, out2, xs, us, T, B, M, 42);
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < M; j++) {
+            CHECK(out[(t * B + 0) * M + j] == out2[(t * B + 1) * M + j]);
+            CHECK(out[(t * B + 1) * M + j] == out2[(t * B + 0) * M + j]);
+        }
+    /* the spike-list encoder gives exactly the same spikes */
+    static int32_t idx[T * B * M], nz[B * M];
+    static int64_t off[T * B + 1], nzo[B + 1];
+    soma_encode_spikes(SOMA_ENCODE_RATE, idx, off, x, uid, T, B, M, 42, nz, nzo);
+    soma_spikes_densify(out2, idx, off, T * B, M);
+    CHECK(memcmp(out, out2, sizeof out) == 0);
+}
+
+TEST(latency_encoder) {
+    enum { T = 10, B = 1, M = 4 };
+    float out[T * B * M];
+    const float x[M] = {0, 0.3f, 1.0f, 0.5f};
+    const int64_t uid[1] = {0};
+    soma_encode(SOMA_ENCODE_LATENCY, out, x, uid, T, B, M, 1);
+    /* one spike at round((1 − p)(T − 1)): 0.3 → 6, 1.0 → 0, 0.5 → round(4.5) = 4; none for 0 */
+    const int want[M] = {-1, 6, 0, 4};
+    for (int j = 0; j < M; j++)
+        for (int t = 0; t < T; t++) CHECK(out[t * M + j] == (t == want[j] ? 1.0f : 0.0f));
+    int32_t idx[T * M], nz[M];
+    int64_t off[T + 1], nzo[2];
+    float out2[T * M];
+    soma_encode_spikes(SOMA_ENCODE_LATENCY, idx, off, x, uid, T, B, M, 1, nz, nzo);
+    soma_spikes_densify(out2, idx, off, T, M);
+    CHECK(memcmp(out, out2, sizeof out) == 0);
+}
+
+TEST(losses) {
+    /* two classes, T = 2, outputs (1,0),(1,1): rate (1, 0.5); CE = log(e^1 + e^0.5) − 1 */
+    const float out[4] = {1, 0, 1, 1};
+    const int32_t y[1] = {0};
+    float z[2], d[4];
+    int64_t correct = 0;
+    double l = soma_loss_eval(SOMA_LOSS_CE, 1.0f, z, d, &correct, out, y, 2, 1, 2, 1.0f);
+    CHECK_NEAR(l, log(exp(1.0) + exp(0.5)) - 1.0, 1e-6);
+    CHECK(correct == 1);
+    double p0 = exp(1.0) / (exp(1.0) + exp(0.5));
+    CHECK_NEAR(d[0], (p0 - 1) / 2, 1e-6); /* ∂/∂out_t = (p − onehot)/T */
+    CHECK_NEAR(d[1], (1 - p0) / 2, 1e-6);
+    l = soma_loss_eval(SOMA_LOSS_MSE, 1.0f, z, d, &correct, out, y, 2, 1, 2, 1.0f);
+    CHECK_NEAR(l, (0.0 + 0.25) / 2, 1e-7); /* ((1−1)² + (0.5−0)²)/C */
+    CHECK_NEAR(d[1], 2 * 0.5 / 2 / 2, 1e-7);
+}
+
+TEST(lif_hand_worked) {
+    /* u_t = 0.5 u + i, θ = 1, hard reset to 0; i = 0.6 every step:
+     * h = 0.6, 0.9, 1.05 (spike, u = 0), 0.6, 0.9, 1.05 (spike) */
+    soma_neuron_params p = soma_neuron_default_params();
+    float cur[6] = {0.6f, 0.6f, 0.6f, 0.6f, 0.6f, 0.6f}, out[6], mem[6], u[1];
+    soma_neuron_forward(out, mem, cur, u, 6, 1, &p, 0);
+    const float want_s[6] = {0, 0, 1, 0, 0, 1}, want_h[6] = {0.6f, 0.9f, 1.05f, 0.6f, 0.9f, 1.05f};
+    for (int t = 0; t < 6; t++) {
+        CHECK(out[t] == want_s[t]);
+        CHECK_NEAR(mem[t], want_h[t], 1e-6);
+    }
+    /* soft reset keeps the excess: 0.6, 0.9, 1.05 → 0.05, 0.625, 0.9125, 1.05625 */
+    p.reset = SOMA_RESET_SOFT;
+    soma_neuron_forward(out, mem, cur, u, 6, 1, &p, 0);
+    CHECK_NEAR(mem[3], 0.625, 1e-6);
+    CHECK(out[2] == 1 && out[3] == 0 && out[5] == 1);
+    /* τ form, τ = 2: H = V + (X − V)/2; X = 2 each step: 1 (spike at Θ(0) = 1) */
+    p = soma_neuron_default_params();
+    p.kind = SOMA_NEURON_LIF_TAU;
+    float c2[2] = {2, 2};
+    soma_neuron_forward(out, mem, c2, u, 2, 1, &p, 0);
+    CHECK_NEAR(mem[0], 1.0, 1e-7);
+    CHECK(out[0] == 1.0f);
+    /* IF integrates without leak */
+    p.kind = SOMA_NEURON_IF, p.theta = 10.0f;
+    float c3[3] = {1, 2, 3};
+    soma_neuron_forward(out, mem, c3, u, 3, 1, &p, 0);
+    CHECK_NEAR(mem[2], 6.0, 1e-7);
+    /* non-spiking readout outputs its membrane */
+    p = soma_neuron_default_params();
+    p.spiking = false;
+    soma_neuron_forward(out, mem, c3, u, 3, 1, &p, 0);
+    CHECK_NEAR(out[2], 0.25 * 1 + 0.5 * 2 + 3, 1e-6);
+}
+
+int main(void) {
+    RUN(sgd_momentum_and_adam_steps);
+    RUN(schedules);
+    RUN(rate_encoder);
+    RUN(latency_encoder);
+    RUN(losses);
+    RUN(lif_hand_worked);
+    return test_report("test_train");
+}
