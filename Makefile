@@ -4,6 +4,8 @@
 #   make demo       install missing packages, fetch MNIST, train 784-100-10 for one epoch
 #   make check      unit tests, plain and under AddressSanitizer + UBSan
 #   make bench-ref  Soma's benchmarks beside the PyTorch reference, with ratios
+#   make web        build/rel/soma-movies, the movie recommender web site (`make serve` runs it)
+#   make e2e        browser test of the site (Chromium + playwright-core), screenshots in out/e2e
 #   make install PREFIX=/usr/local
 #
 # Knobs: DEBUG=1 (-O0 -g, asserts), NATIVE=1 (-march=native), NO_OMP=1, WERROR=1.
@@ -46,7 +48,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib cli tests check check-plain check-asan demo deps data bench bench-ref install clean
+.PHONY: all lib cli tests check check-plain check-asan demo deps data bench bench-ref install clean \
+        web web-probe check-web serve e2e bench-web
 
 all: lib cli
 
@@ -100,12 +103,59 @@ check: data
 
 check-plain: tests cli
 	@scripts/run_tests.sh $(BUILD)
+	@$(MAKE) --no-print-directory check-web
 
 check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan DEBUG=1 \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    tests cli
+	    tests cli check-web
 	@ASAN_OPTIONS=detect_leaks=1 SOMA_SANITIZED=1 scripts/run_tests.sh build/asan
+
+# ---- the movie web service (web/) ---------------------------------------------------------
+# soma-movies links libsoma.a with libmicrohttpd, SQLite, libsodium, jansson, libpng, libjpeg
+# (Debian's -dev packages, installed by scripts/deps.sh). check-web runs the API tests (the
+# router called directly, plus a few over a real socket); e2e drives the site in Chromium.
+WEB_PKGS := libmicrohttpd sqlite3 libsodium jansson libpng libjpeg
+WEB_CFLAGS := $(shell pkg-config --cflags $(WEB_PKGS) 2>/dev/null)
+WEB_LIBS := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null || echo -lmicrohttpd -lsqlite3 -lsodium -ljansson -lpng -ljpeg) -lpthread
+WEB_SRC := $(sort $(wildcard web/*.c web/handlers/*.c))
+WEB_OBJ := $(filter-out $(BUILD)/web/main.o,$(WEB_SRC:%.c=$(BUILD)/%.o))
+WEB_TEST_SRC := $(sort $(wildcard tests/web/test_*.c))
+WEB_TEST_BIN := $(WEB_TEST_SRC:tests/web/%.c=$(BUILD)/tests/web/%)
+
+web: $(BUILD)/soma-movies
+
+web-probe:
+	@for p in $(WEB_PKGS); do \
+	    if pkg-config --exists $$p; then echo "  ✓ $$p $$(pkg-config --modversion $$p)"; \
+	    else echo "  ✗ $$p (scripts/deps.sh installs it)"; fi; done
+
+$(BUILD)/web/%.o: web/%.c $(wildcard web/*.h web/handlers/*.h include/soma/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WEB_CFLAGS) -c $< -o $@
+
+$(BUILD)/soma-movies: $(WEB_OBJ) $(BUILD)/web/main.o $(BUILD)/libsoma.a
+	$(CC) $(LDFLAGS) -o $@ $(WEB_OBJ) $(BUILD)/web/main.o $(BUILD)/libsoma.a $(WEB_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/web/%: tests/web/%.c tests/test.h tests/web/web_test.h $(WEB_OBJ) $(BUILD)/libsoma.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WEB_CFLAGS) -Itests -Iweb -o $@ $< $(WEB_OBJ) $(BUILD)/libsoma.a \
+	    $(LDFLAGS) $(WEB_LIBS) $(LDLIBS)
+
+check-web: $(WEB_TEST_BIN) $(BUILD)/soma-movies
+	@SOMA_MOVIES_BIN=$(BUILD)/soma-movies scripts/run_web_tests.sh $(BUILD)
+
+# The one command that starts the site (MovieLens-100k from ../shared/data, or DATA=dir).
+DATA ?= ../shared/data/ml-100k
+serve: deps
+	@$(MAKE) --no-print-directory web
+	$(BUILD)/soma-movies --data $(DATA) $(SERVE_FLAGS)
+
+e2e: web
+	@bash tests/web/e2e.sh $(BUILD)
+
+bench-web: web
+	@bash bench/web_load.sh $(BUILD)
 
 # ---- benchmarks --------------------------------------------------------------------------
 bench: all $(BENCH_BIN)

@@ -50,6 +50,10 @@ int cli_load_dataset(soma_dataset *d, const char *name, bool train, const char *
                      soma_error *err);
 /* The cache dir: $SOMA_CACHE or "cache" next to the binary's working directory. */
 const char *cli_cache_dir(void);
+/* The net notation with the input shape filled in: a spec that starts with a layer (e.g. the
+ * thesis's "32C3-P2-32C3-P2-128-10") gets "CxHxW-" of the data in front; a spec that starts
+ * with its input size ("784-100-10", "1x28x28-32C3-...") is returned as it is. */
+const char *cli_net_spec(char *buf, size_t n, const char *spec, int c, int h, int w);
 
 /* ---- output ------------------------------------------------------------------------------- */
 
@@ -73,5 +77,17 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_xor(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* A model given as the first argument after the verb (argv[at] not an option): sets *model
+ * and returns the index where options start. */
+int cli_model_arg(int argc, char **argv, int at, const char **model);
+/* Loads a checkpoint and a data set's test split (its first max_test samples if > 0) and
+ * checks they fit. On error prints nothing, leaves the message in err and frees both. */
+int cli_open_model(const char *model, const char *data, int max_test, soma_net **net, soma_dataset *d,
+                   soma_error *err);
+int cmd_rec(int argc, char **argv);
 
 #endif

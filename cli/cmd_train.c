@@ -7,7 +7,7 @@ typedef struct train_args {
     net_opts n;
     const char *data, *test_data, *net, *save, *resume, *optim, *schedule, *metrics;
     double lr, lr_min, gamma, momentum, wd, clip;
-    int epochs, batch, threads, json, step_size, quiet, max_train, max_test, eval_batch;
+    int epochs, batch, threads, json, step_size, quiet, max_train, max_test, eval_batch, metrics_every;
     uint64_t seed;
 } train_args;
 
@@ -39,6 +39,43 @@ static void print_net(soma_net *net, FILE *f) {
     for (int i = 0; i < soma_net_layer_count(net); i++) fprintf(f, "  layer %d: %s\n", i, soma_net_layer_desc(net, i));
 }
 
+/* --metrics-every: a {"type":"step"} line every N batches with the training loss and
+ * accuracy over those batches (from the epoch's running means), then the progress bar. */
+typedef struct step_log {
+    const char *path;
+    int every, batch;
+    int64_t n_train;
+    const soma_optim *opt;
+    int quiet, epoch;
+    double sum_loss, sum_correct; /* running totals at the last line */
+    int64_t seen;                 /* samples at the last line */
+} step_log;
+
+static void log_steps(const soma_progress *p, void *user) {
+    step_log *s = user;
+    if (!s->quiet) cli_progress(p, NULL);
+    if (p->epoch != s->epoch) s->epoch = p->epoch, s->sum_loss = s->sum_correct = 0, s->seen = 0;
+    if (p->batch % s->every != 0 && p->batch != p->n_batches) return;
+    const int64_t seen = p->batch * s->batch < s->n_train ? p->batch * s->batch : s->n_train, prev = s->seen;
+    const double loss = p->loss * (double)seen, correct = p->accuracy * (double)seen;
+    if (seen <= prev) return;
+    FILE *f = fopen(s->path, "a");
+    if (f) {
+        json_out j;
+        json_begin(&j, f);
+        json_str(&j, "type", "step");
+        json_num(&j, "epoch", p->epoch + (double)p->batch / (double)p->n_batches);
+        json_int(&j, "step", (long long)soma_optim_steps(s->opt));
+        json_num(&j, "loss", (loss - s->sum_loss) / (double)(seen - prev));
+        json_num(&j, "accuracy", (correct - s->sum_correct) / (double)(seen - prev));
+        json_num(&j, "samples_per_s", p->samples_per_s);
+        json_num(&j, "lr", p->lr);
+        json_end(&j);
+        fclose(f);
+    }
+    s->sum_loss = loss, s->sum_correct = correct, s->seen = seen;
+}
+
 int cmd_train(int argc, char **argv) {
     train_args a;
     memset(&a, 0, sizeof a);
@@ -68,6 +105,7 @@ int cmd_train(int argc, char **argv) {
     t[n++] = (cli_opt){"--save", NULL, OPT_STR, &a.save, "write a checkpoint after every epoch", 1, 0};
     t[n++] = (cli_opt){"--resume", NULL, OPT_STR, &a.resume, "continue from a checkpoint (net options are taken from it)", 1, 0};
     t[n++] = (cli_opt){"--metrics", NULL, OPT_STR, &a.metrics, "append one JSON line per epoch to this file", 1, 0};
+    t[n++] = (cli_opt){"--metrics-every", NULL, OPT_INT, &a.metrics_every, "also log training loss/accuracy every N batches (0 = off)", 0, 1e9};
     t[n++] = (cli_opt){"--max-train", NULL, OPT_INT, &a.max_train, "use the first N training samples", 0, 1e9};
     t[n++] = (cli_opt){"--max-test", NULL, OPT_INT, &a.max_test, "use the first N test samples", 0, 1e9};
     t[n++] = (cli_opt){"--json", NULL, OPT_FLAG, &a.json, "print the final numbers as one JSON object", 1, 0};
@@ -96,7 +134,9 @@ int cmd_train(int argc, char **argv) {
         if ((rc = soma_net_load(&net, &opt, a.resume, &err))) goto fail;
         cfg = *soma_net_config_of(net);
     } else {
-        if ((rc = soma_net_create(&net, a.net, &cfg, a.seed, &err))) goto fail;
+        char spec[1200]; /* "32C3-P2-..." gets the data's image shape in front */
+        if ((rc = soma_net_create(&net, cli_net_spec(spec, sizeof spec, a.net, tr.c, tr.h, tr.w), &cfg, a.seed, &err)))
+            goto fail;
     }
     int64_t np;
     soma_net_params(net, &np);
@@ -110,10 +150,17 @@ int cmd_train(int argc, char **argv) {
     to.epochs = a.epochs, to.batch = a.batch, to.seed = a.seed;
     to.schedule = (soma_schedule){(soma_sched_kind)sk, (float)a.lr, (float)a.lr_min, (float)a.gamma, a.step_size};
     to.progress = a.quiet ? NULL : cli_progress;
+    step_log sl = {a.metrics, a.metrics_every, a.batch, tr.n, opt, a.quiet, -1, 0, 0, 0};
+    if (a.metrics && a.metrics_every > 0) to.progress = log_steps, to.user = &sl;
     soma_epoch_result er = {0};
     soma_eval_result ev = {0};
     double best = 0, train_time = 0;
-    for (int e = 0; e < a.epochs; e++) {
+    /* --resume continues the run: the optimiser's step count says how many epochs are done, and
+     * shuffling, encoding and the schedule depend only on (seed, epoch), so an interrupted run
+     * that resumes gives the same result as one that was not interrupted. */
+    const int64_t n_batches = (tr.n + a.batch - 1) / a.batch;
+    const int first_epoch = a.resume && n_batches > 0 ? (int)(soma_optim_steps(opt) / n_batches) : 0;
+    for (int e = first_epoch; e < a.epochs; e++) {
         if ((rc = soma_train_epoch(net, opt, &tr, &to, e, &er, &err))) goto fail;
         train_time += er.seconds;
         soma_eval_result_free(&ev);
@@ -129,7 +176,9 @@ int cmd_train(int argc, char **argv) {
             if (mf) {
                 json_out j;
                 json_begin(&j, mf);
+                json_str(&j, "type", "epoch");
                 json_int(&j, "epoch", e + 1);
+                json_int(&j, "step", (long long)soma_optim_steps(opt));
                 json_num(&j, "train_loss", er.loss);
                 json_num(&j, "train_accuracy", er.accuracy);
                 json_num(&j, "test_loss", ev.loss);

@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *cli_net_spec(char *buf, size_t n, const char *spec, int c, int h, int w) {
+    size_t i = 0;
+    while (spec[i] && spec[i] != '-' && ((spec[i] >= '0' && spec[i] <= '9') || spec[i] == 'x')) i++;
+    if (i > 0 && (spec[i] == '-' || spec[i] == '\0')) return spec; /* starts with its input */
+    snprintf(buf, n, "%dx%dx%d-%s", c, h, w, spec);
+    return buf;
+}
+
 const char *cli_cache_dir(void) {
     const char *e = getenv("SOMA_CACHE");
     return e && *e ? e : "cache";

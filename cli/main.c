@@ -18,6 +18,10 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a saved model on a test set"},
     {"bench", cmd_bench, "training and inference throughput and peak memory"},
     {"xor", cmd_xor, "can a single neuron learn XOR? (lif vs bilinear vs shunting)"},
+    {"plot", cmd_plot, "SVG plots: spike raster, membrane traces, firing rates, training curves"},
+    {"stats", cmd_stats, "firing rates, synaptic operations and energy vs the equivalent ANN"},
+    {"export", cmd_export, "the trained net as dependency-free C99 (float or int8)"},
+    {"rec", cmd_rec, "movie recommender on MovieLens: train, eval, recommend (soma rec --help)"},
 };
 
 static void usage(FILE *f) {

@@ -29,8 +29,12 @@
 #include "soma/checkpoint.h"
 #include "soma/core.h"
 #include "soma/data.h"
+#include "soma/export.h"
+#include "soma/inspect.h"
 #include "soma/net.h"
 #include "soma/neuron.h"
+#include "soma/rec.h"
 #include "soma/train.h"
+#include "soma/viz.h"
 
 #endif

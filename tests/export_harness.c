@@ -3,13 +3,14 @@
  * soma_export_write_testvec and compares it with Soma. Not a test binary of its own: the
  * export tests compile it together with a generated model,
  *
- *   cc -std=c99 -Wall -Wextra -Werror -I OUT -DXNAME=net -DXHEADER='"net.h"' \
+ *   cc -std=c99 -Wall -Wextra -Werror -I OUT -DXNAME=net -DXUPPER=NET -DXHEADER='"net.h"' \
  *      tests/export_harness.c OUT/net.c -lm -o harness
- *   ./harness vectors.txt [repetitions]
+ *   ./harness vectors.txt [repetitions [loose]]
  *
  * and read its one-line summary. It checks, per sample:
  *   - the generated code's logits equal the in-process twin's (soma_export_predict) bit for bit;
- *   - float models: the predicted class equals soma eval's, and counts bitwise-equal logits;
+ *   - float models: the predicted class equals soma eval's (unless "loose": for nets Soma
+ *     evaluates on its BLAS path, whose sums round differently), and counts bitwise-equal logits;
  *   - int8 models: the accuracy drop against soma eval equals the drop the exporter reported.
  * Exit status 0 when all hold, 1 otherwise, 2 on unreadable input. It also times predict()
  * (the single-sample latency) and prints sizeof the state (the RAM a running net needs).
@@ -23,7 +24,8 @@
 
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
-#define FN(x) CAT(XNAME, x)
+#define FN(x) CAT(XNAME, x)  /* net_predict */
+#define MAC(x) CAT(XUPPER, x) /* NET_N_IN */
 #define STATE CAT(XNAME, _state)
 
 static int argmax(const float *z, long C) {
@@ -45,6 +47,7 @@ int main(int argc, char **argv) {
     static STATE st;
     FILE *f;
     long n, M, C, T, i, j, reps = 1;
+    int loose = argc > 3 && strcmp(argv[3], "loose") == 0;
     unsigned long long seed;
     int int8;
     double drop_reported;
@@ -52,7 +55,7 @@ int main(int argc, char **argv) {
     int *label;
     long exact_twin = 0, exact_eval = 0, class_eval = 0, correct_eval = 0, correct_export = 0, shown = 0;
     if (argc < 2) {
-        fprintf(stderr, "usage: %s VECTORS [repetitions]\n", argv[0]);
+        fprintf(stderr, "usage: %s VECTORS [repetitions [loose]]\n", argv[0]);
         return 2;
     }
     if (argc > 2) reps = strtol(argv[2], NULL, 10);
@@ -62,7 +65,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "harness: %s: not a test-vector file\n", argv[1]);
         return 2;
     }
-    if (M != FN(_N_IN_) || C != FN(_N_OUT_) || T != FN(_T_) || int8 != FN(_INT8_)) {
+    if (M != MAC(_N_IN) || C != MAC(_N_OUT) || T != MAC(_T) || int8 != MAC(_INT8)) {
         fprintf(stderr, "harness: vectors (%ld in, %ld out, T %ld, int8 %d) do not fit the model\n", M, C, T, int8);
         return 2;
     }
@@ -109,7 +112,7 @@ int main(int argc, char **argv) {
         {
             double acc_eval = (double)correct_eval / (double)n, acc_export = (double)correct_export / (double)n;
             double drop = acc_eval - acc_export;
-            int pass = exact_twin == n && (int8 ? drop - drop_reported < 1e-9 && drop_reported - drop < 1e-9 : class_eval == n);
+            int pass = exact_twin == n && (int8 ? drop - drop_reported < 1e-9 && drop_reported - drop < 1e-9 : loose || class_eval == n);
             printf("harness: n=%ld exact_twin=%ld exact_eval=%ld class_eval=%ld acc_eval=%.6f acc_export=%.6f drop=%.6f "
                    "reported_drop=%.6f us_per_sample=%.3f state_bytes=%lu %s\n",
                    n, exact_twin, exact_eval, class_eval, acc_eval, acc_export, drop, drop_reported,

@@ -5,7 +5,7 @@
  *   req.c      raw request (method, url, a few headers, body) -> web_req: a pure function with
  *              hard size limits; query, cookies, JSON-free form fields and multipart parts are
  *              (ptr, len) views into one scratch copy owned by the request;
- *   router.c   web_req -> web_resp (status, content type, body), through handlers/*.c, which
+ *   router.c   web_req -> web_resp (status, content type, body), through handlers in handlers/, which
  *              call db.c (SQLite), auth.c (libsodium), image.c, cover.c and reco.c (the SNN);
  *   server.c   libmicrohttpd glue only: collects a request (with a byte cap), calls the
  *              router, queues the response, writes the access log.

@@ -78,6 +78,9 @@ typedef struct soma_export_info {
 int soma_export_write(const soma_export_model *m, const char *dir, soma_export_info *info,
                       soma_error *err);
 
+/* A line (e.g. the measured accuracy) added to the generated header's comment. */
+void soma_export_set_note(soma_export_model *m, const char *note);
+
 /* Layout facts without writing (same numbers as soma_export_write's info, paths empty). */
 void soma_export_sizes(const soma_export_model *m, soma_export_info *info);
 

@@ -93,7 +93,7 @@ typedef struct soma_activity {
     int64_t n;             /* samples */
     int64_t correct;       /* argmax(logits) == label */
     double input_events;   /* binary encoders: input spikes; direct: nonzero values × T */
-    double input_values;   /* nonzero input values (per step for direct encoding) */
+    double input_values;   /* nonzero input features, summed over samples (not steps) */
     int64_t *dim;          /* (n_layers) */
     double *spikes;        /* (n_layers) output spikes summed over samples, steps, neurons */
     double **neuron;       /* [n_layers] (dim[i]) spikes per neuron summed over samples and

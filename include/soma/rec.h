@@ -234,9 +234,9 @@ typedef struct soma_rec_config {
     int32_t spare_users, spare_movies; /* id slots for users / movies added after training */
 } soma_rec_config;
 
-/* SNN, rating task, all fields, T = 8, width 64, depth 1, bilinear rank 1 (λ₀ = 1, V scale
- * 0.1), LIF α = 0.5, θ = 1, hard reset, sigmoid surrogate, rate readout, first-order term on;
- * FM k = 8; 64 spare users and movies. */
+/* SNN, rating task, all fields, T = 8, width 32, depth 1, bilinear rank 1 (λ₀ = 1, V ~ N(0,
+ * 0.02²)), W ~ N(0, 0.02²), LIF α = 0.5, θ = 1, hard reset, sigmoid surrogate, rate readout,
+ * first-order term on; FM k = 8 (its V ~ N(0, init_std²)); 64 spare users and movies. */
 soma_rec_config soma_rec_default_config(void);
 
 typedef struct soma_rec_model soma_rec_model;
@@ -307,7 +307,9 @@ typedef struct soma_rec_train_options {
     soma_optim_params optim; /* the core's optimisers (soma/train.h) */
     soma_schedule schedule;
     float reg;               /* L2 on the parameter rows of the active features, per use */
-    float reg_dense;         /* L2 on the other (dense) parameters */
+    float reg_linear;        /* the same for their first-order weights w_k (biases of ids) */
+    float ema;               /* validate and keep an exponential moving average of the
+                                parameters with this decay per step (0 = off) */
     int negatives;           /* BCE: sampled negatives per positive */
     int eval_negatives;      /* top-N validation: sampled negatives per held-out positive */
     uint64_t seed;           /* shuffling, sampling, validation split */
@@ -315,7 +317,8 @@ typedef struct soma_rec_train_options {
     void *user;
 } soma_rec_train_options;
 
-/* Adam, batch 256, 40 epochs, patience 4, 5 % validation; MSE for RATING, BPR for TOPN. */
+/* Adam lr 1e-3, batch 256, at most 40 epochs, patience 4, 5 % validation, reg 0.3,
+ * reg_linear 0.1, parameter EMA 0.999; MSE for RATING, BPR for TOPN. */
 soma_rec_train_options soma_rec_default_train_options(soma_rec_task task);
 
 typedef struct soma_rec_train_result {

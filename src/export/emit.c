@@ -149,7 +149,7 @@ static void emit_combine(out *o, const xlayer *L, int i) {
         char lam[96];
         if (L->nlam > 1) snprintf(lam, sizeof lam, "%s_lam%d[j]", o->name, i);
         else lit(lam, L->lam[0]);
-        w(o, "        c = %s + %s_b%d[j] + %s * c;\n", wb ? "y[j]" : "0.0f", o->name, i, lam);
+        w(o, "        c = %s%s_b%d[j] + %s * c;\n", wb ? "y[j] + " : "", o->name, i, lam);
     } else {
         const char *k = lit(b1, L->shunt_k);
         w(o, "        c = %s_b%d[j];\n", o->name, i);
@@ -332,6 +332,7 @@ static void emit_header(out *o, const soma_export_model *m, const soma_export_in
     for (int i = 0; i < m->nl; i++) w(o, " *   layer %d: %s\n", i, m->l[i].desc);
     w(o, " *   %lld weights, %lld bytes of constant data; state %lld bytes (%s_state)\n", (long long)sz->n_weights,
       (long long)sz->weight_bytes, (long long)sz->state_bytes, n);
+    if (m->note[0]) w(o, " *   %s\n", m->note);
     w(o, " *\n * Use:\n"
          " *   static %s_state st;                 all state lives here: no heap, no globals\n"
          " *   int cls = %s_predict(&st, x, seed, uid, logits);\n"

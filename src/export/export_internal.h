@@ -46,6 +46,7 @@ struct soma_export_model {
     char source[256];
     char spec[1024];
     char summary[512];          /* config line for the generated comments */
+    char note[512];             /* soma_export_set_note */
     bool int8;
     int T;
     soma_encoder encoder;

@@ -140,7 +140,7 @@ static void combine(xlayer *L) {
                 const float p = y[(w + f) * N + j], q = y[(w + L->R + f) * N + j];
                 c += p * p - q;
             }
-            c = (w ? y[j] : 0.0f) + L->b[j] + lam * c;
+            c = w ? y[j] + L->b[j] + lam * c : L->b[j] + lam * c;
         } else { /* shunting: blocks per ablation as shunting.c's map_of */
             const float k = L->shunt_k;
             c = L->b[j];
@@ -440,6 +440,12 @@ int soma_export_create(soma_export_model **out, soma_net *net, const soma_export
 fail:
     soma_export_free(m);
     return rc;
+}
+
+void soma_export_set_note(soma_export_model *m, const char *note) {
+    snprintf(m->note, sizeof m->note, "%s", note ? note : "");
+    for (char *c = m->note; *c; c++) /* it goes into a comment: no "*" "/" and no newlines */
+        if ((c[0] == '*' && c[1] == '/') || *c == '\n' || *c == '\r') *c = ' ';
 }
 
 void soma_export_sizes(const soma_export_model *m, soma_export_info *info) {

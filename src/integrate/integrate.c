@@ -131,9 +131,11 @@ int64_t soma_integrator_tape_per_row(const soma_integrator *it) {
     return it->p.mode == SOMA_INTEGRATE_LINEAR ? 0 : (int64_t)it->nblk * it->P;
 }
 
+/* Scratch layout: [G (nblk·P) | x² (in_dim) | the x²-part of dx (in_dim)]. Linear integration
+ * needs none of it; only modes with x²-blocks (bilinear) need the last two. */
 int64_t soma_integrator_scratch_per_row(const soma_integrator *it, int64_t in_dim) {
-    /* x² (in_dim) + G (nblk·P) + the x²-part of dx (in_dim) */
-    return 2 * in_dim + (int64_t)it->nblk * it->P;
+    if (it->p.mode == SOMA_INTEGRATE_LINEAR) return 0;
+    return (int64_t)it->nblk * it->P + (it->nblk_x < it->nblk ? 2 * in_dim : 0);
 }
 
 /* Visits block b of E as contiguous segments: fn(e_segment, param_segment, length). */
@@ -213,7 +215,7 @@ void soma_integrator_forward(const soma_integrator *it, float *cur, float *Y, co
     } else {
         op->ops->forward(op, Y, x, NULL, E, S, 0, it->nblk_x * N, rows);
         const int64_t n = rows * op->in_dim;
-        float *x2 = scratch;
+        float *x2 = scratch + rows * it->nblk * it->P;
         for (int64_t i = 0; i < n; i++) x2[i] = x[i] * x[i];
         op->ops->forward(op, Y, x2, NULL, E, S, it->nblk_x * N, (it->nblk - it->nblk_x) * N, rows);
     }
@@ -241,7 +243,7 @@ void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, 
         if (dx) op->ops->backward_input(op, dx, g, E, N, 0, N, rows, 0.0f);
         return;
     }
-    float *x2 = scratch, *dx2 = scratch + rows * M, *G = scratch + 2 * rows * M;
+    float *G = scratch, *x2 = G + rows * it->nblk * it->P, *dx2 = x2 + rows * M;
     if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_grad(it, G, gws, g, Y, params, rows);
     else soma_shunting_grad(it, G, gws, g, Y, params, rows);
     const int64_t nx = (int64_t)it->nblk_x * N;

@@ -133,6 +133,7 @@ typedef struct soma_cunit_io {
     float *scratch;                  /* scratch_per_row·rows + scratch_fixed */
     int64_t rows_alloc;              /* rows the tape was planned for (T·B) */
     bool train;
+    bool in_binary;                  /* x is 0/1: every integration block takes one GEMM */
 } soma_cunit_io;
 
 /* cur (rows, Q) = stages(integrate(conv(x))). */
@@ -186,6 +187,10 @@ void soma_sneuron_update_state(const soma_sneuron *n, float *state, const float 
 int soma_conv_layer_create(soma_layer **out, const soma_conv_desc *d, int64_t cin, int64_t h,
                            int64_t w, const soma_integrate_params *ip,
                            const soma_neuron_params *np, int T, soma_error *err);
+/* Marks a conv layer as fed the same input at every step (the first layer under direct
+ * encoding, lctx.in_static) and shrinks its unit's buffers to B rows: the unit then runs
+ * once per sample. A no-op for other layers. Call before the net plans its buffers. */
+void soma_conv_layer_set_static(soma_layer *l, int T);
 /* Standalone pooling of a layer's output (e.g. max pooling spikes). in_binary: max pooling
  * of spikes gives spikes. */
 int soma_pool_layer_create(soma_layer **out, soma_pool_kind kind, int64_t c, int64_t h, int64_t w,

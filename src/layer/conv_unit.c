@@ -149,17 +149,18 @@ typedef struct bound_unit {
     soma_integrator it;
 } bound_unit;
 
-static void bind(bound_unit *b, const soma_cunit *u, float *work) {
+static void bind(bound_unit *b, const soma_cunit *u, const soma_cunit_io *io, float *work) {
     soma_conv2d_bind(&b->op, u->op, work);
     b->it = u->it;
     b->it.op = &b->op.base;
+    b->it.x_binary = io->in_binary;
 }
 
 void soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *cur, const float *x,
                         int64_t rows) {
     unit_scratch s = scratch_of(u, io->scratch, rows);
     bound_unit bu;
-    bind(&bu, u, s.work);
+    bind(&bu, u, io, s.work);
     float *Y = io->tape;                               /* (rows_alloc, nblk·P0) */
     float *tfix = io->tape + u->tape_per_row * io->rows_alloc;
     float *src = u->nstage ? s.A : cur;
@@ -190,7 +191,7 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
                          const float *x, int64_t rows) {
     unit_scratch s = scratch_of(u, io->scratch, rows);
     bound_unit bu;
-    bind(&bu, u, s.work);
+    bind(&bu, u, io, s.work);
     const float *Y = io->tape;
     const float *tfix = io->tape + u->tape_per_row * io->rows_alloc;
     float *gc = g; /* ∂L/∂(output of stage i) */

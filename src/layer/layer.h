@@ -67,6 +67,9 @@ struct soma_layer {
     bool takes_spikes;       /* forward/backward accept lctx.sx_in instead of a dense x */
     int64_t n_params, E_size, gws_size;
     int64_t tape_per_row, tape_fixed;
+    int64_t list_per_row;    /* extra tape per row for the input's spike lists, planned only
+                                when the layer must build them itself (binary input from a
+                                previous layer; the encoder provides its own) */
     int64_t scratch_per_row, scratch_fixed;
     int64_t n_state;         /* floats of state (after the net's parameters; never optimised) */
     int64_t out_chw[3];      /* output as an image (C, H, W); {0} for flat outputs */

@@ -30,9 +30,71 @@ int soma_pool_geom_init(soma_pool_geom *g, soma_pool_kind kind, int64_t c, int64
     return SOMA_OK;
 }
 
+/* 2×2 windows, stride 2 (the reference nets' pooling): fixed loops the compiler unrolls. */
+static void pool2_forward(const soma_pool_geom *g, float *restrict y, uint8_t *restrict arg,
+                          const float *restrict x, int64_t n) {
+    const int64_t W = g->w, HW = g->h * g->w, Ho = g->ho, Wo = g->wo;
+    for (int64_t p = 0; p < n; p++)
+        for (int64_t oy = 0; oy < Ho; oy++) {
+            const float *restrict r0 = x + p * HW + 2 * oy * W, *restrict r1 = r0 + W;
+            float *restrict yr = y + (p * Ho + oy) * Wo;
+            if (g->kind == SOMA_POOL_AVG) {
+                for (int64_t ox = 0; ox < Wo; ox++)
+                    yr[ox] = 0.25f * (r0[2 * ox] + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]);
+                continue;
+            }
+            uint8_t *restrict ar = arg + (p * Ho + oy) * Wo;
+            for (int64_t ox = 0; ox < Wo; ox++) {
+                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                /* first maximum in window order (a, b, c, d), as the generic loop */
+                int i = 0;
+                float m = a;
+                if (b > m) m = b, i = 1;
+                if (c > m) m = c, i = 2;
+                if (d > m) m = d, i = 3;
+                yr[ox] = m, ar[ox] = (uint8_t)i;
+            }
+        }
+}
+
+static void pool2_backward(const soma_pool_geom *g, float *restrict dx, const uint8_t *restrict arg,
+                           const float *restrict dy, int64_t n) {
+    const int64_t W = g->w, H = g->h, Ho = g->ho, Wo = g->wo;
+    for (int64_t p = 0; p < n; p++) {
+        float *restrict dp = dx + p * H * W;
+        for (int64_t oy = 0; oy < Ho; oy++) {
+            float *restrict r0 = dp + 2 * oy * W, *restrict r1 = r0 + W;
+            const float *restrict gr = dy + (p * Ho + oy) * Wo;
+            if (g->kind == SOMA_POOL_AVG) {
+                for (int64_t ox = 0; ox < Wo; ox++) {
+                    const float d = 0.25f * gr[ox];
+                    r0[2 * ox] = r0[2 * ox + 1] = r1[2 * ox] = r1[2 * ox + 1] = d;
+                }
+            } else {
+                const uint8_t *restrict ar = arg + (p * Ho + oy) * Wo;
+                for (int64_t ox = 0; ox < Wo; ox++) {
+                    const float d = gr[ox];
+                    const int i = ar[ox];
+                    r0[2 * ox] = i == 0 ? d : 0.0f, r0[2 * ox + 1] = i == 1 ? d : 0.0f;
+                    r1[2 * ox] = i == 2 ? d : 0.0f, r1[2 * ox + 1] = i == 3 ? d : 0.0f;
+                }
+            }
+            if (W > 2 * Wo) /* odd width: the last column is in no window */
+                r0[W - 1] = r1[W - 1] = 0.0f;
+        }
+        for (int64_t i = 2 * Ho * W; i < H * W; i++) dp[i] = 0.0f; /* odd height */
+    }
+}
+
+static bool is_pool2(const soma_pool_geom *g) { return g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2; }
+
 void soma_pool_forward(const soma_pool_geom *g, float *restrict y, uint8_t *restrict arg,
                        const float *restrict x, int64_t rows) {
     const int64_t HW = g->h * g->w, HWo = g->ho * g->wo, n = rows * g->c;
+    if (is_pool2(g)) {
+        pool2_forward(g, y, arg, x, n);
+        return;
+    }
     const float inv = 1.0f / (float)(g->kh * g->kw);
     for (int64_t p = 0; p < n; p++) { /* p = one (row, channel) plane */
         const float *restrict xp = x + p * HW;
@@ -63,6 +125,10 @@ void soma_pool_backward(const soma_pool_geom *g, float *restrict dx, const uint8
                         const float *restrict dy, int64_t rows) {
     const int64_t HW = g->h * g->w, HWo = g->ho * g->wo, n = rows * g->c;
     const float inv = 1.0f / (float)(g->kh * g->kw);
+    if (is_pool2(g)) {
+        pool2_backward(g, dx, arg, dy, n);
+        return;
+    }
     memset(dx, 0, (size_t)(n * HW) * sizeof *dx);
     for (int64_t p = 0; p < n; p++) {
         float *restrict dp = dx + p * HW;

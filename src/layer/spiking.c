@@ -30,7 +30,9 @@ static float plif_k(const spiking_layer *s, const float *params) {
     return s->o_plif >= 0 ? 1.0f / (1.0f + expf(-params[s->o_plif])) : 0.0f;
 }
 
-/* Tape: [hdr | off (rows+1) int64 | idx (rows·M) int32 | mem (rows·P) | Y (rows·nblk·P)] */
+/* Tape: [hdr | off (rows+1) int64 | mem (rows·P) | Y (rows·nblk·P) | idx (rows·M) int32]; the
+ * idx part exists only when the net planned it (list_per_row), i.e. when this layer builds
+ * its input's spike lists itself. */
 typedef struct tape_view {
     float *flag;
     int64_t *off;
@@ -42,9 +44,9 @@ static tape_view tape_of(const spiking_layer *s, float *tape, int64_t rows) {
     tape_view v;
     v.flag = tape;
     v.off = (int64_t *)(tape + TAPE_HDR);
-    v.idx = (int32_t *)(tape + TAPE_HDR + 2 * (rows + 1));
-    v.mem = tape + TAPE_HDR + 2 * (rows + 1) + rows * s->base.in_dim;
+    v.mem = tape + TAPE_HDR + 2 * (rows + 1);
     v.Y = v.mem + rows * s->it.P;
+    v.idx = (int32_t *)(v.Y + rows * soma_integrator_tape_per_row(&s->it));
     return v;
 }
 
@@ -178,7 +180,8 @@ int soma_spiking_dense_create(soma_layer **out, int64_t in_dim, int64_t n,
     s->g_plif = s->it.n_gws;
     l->gws_size = s->it.n_gws + 1;
     l->E_size = soma_integrator_E_size(&s->it);
-    l->tape_per_row = 2 + in_dim + s->it.P + soma_integrator_tape_per_row(&s->it);
+    l->tape_per_row = 2 + s->it.P + soma_integrator_tape_per_row(&s->it);
+    l->list_per_row = in_dim;
     l->tape_fixed = TAPE_HDR + 2;
     l->scratch_per_row = 2 * s->it.P + soma_integrator_scratch_per_row(&s->it, in_dim);
     l->scratch_fixed = 3 * in_dim + 16; /* mask (in_dim uint64) + touched (in_dim int32) */

@@ -6,10 +6,12 @@
  * Traces and counts are read from the chunk buffers that soma_net_eval_batch leaves behind,
  * so they are exactly what evaluation computed. The one piece of private layout this file
  * knows is where a dense spiking layer keeps its pre-reset membrane in its tape (spiking.c:
- * [hdr 4 | off (rows+1) int64 | idx (rows·M) int32 | mem (rows·N) | …]); the recurrent layer
- * keeps it at the start of its tape. tests/test_export.c checks these membranes against an
- * independent implementation, so a change of layout fails a test instead of drawing nonsense.
- * It does not change parameters or the net's configuration.
+ * [hdr 4 | off (rows+1) int64 | mem (rows·N) | …]); the recurrent layer keeps it at the start
+ * of its tape. (A `membrane` hook in soma_layer_ops would make this knowledge the layer's
+ * own.) Two guards keep a change of that layout from drawing nonsense: every trace checks
+ * that the membrane it found explains the layer's output (s_t = [h_t ≥ θ], or out = h for a
+ * readout) and fails otherwise, and tests/test_export.c compares the membranes with an
+ * independent implementation. It does not change parameters or the net's configuration.
  */
 #include "net/net_internal.h"
 #include "soma/inspect.h"
@@ -96,7 +98,7 @@ static const float *membrane_of(const soma_net *net, const float *buf, int i, in
     const soma_layer *l = net->layers[i];
     const float *tape = buf + net->plan.tape[i];
     switch (kind_of(l)) {
-    case SOMA_LAYER_DENSE: return tape + DENSE_TAPE_HDR + 2 * (rows + 1) + rows * l->in_dim;
+    case SOMA_LAYER_DENSE: return tape + DENSE_TAPE_HDR + 2 * (rows + 1);
     case SOMA_LAYER_RECURRENT: return tape;
     default: return NULL;
     }
@@ -152,7 +154,17 @@ int soma_net_trace(soma_net *net, const float *x, int64_t uid, uint64_t seed, so
         const int64_t n = (int64_t)T * tr->dim[i];
         memcpy(tr->out[i], buf + net->plan.act[i], (size_t)n * sizeof(float));
         const float *m = membrane_of(net, buf, i, T);
-        if (tr->mem[i] && m) memcpy(tr->mem[i], m, (size_t)n * sizeof(float));
+        if (!tr->mem[i] || !m) continue;
+        memcpy(tr->mem[i], m, (size_t)n * sizeof(float));
+        /* the membrane must explain the output: s = [h >= θ], or out = h for a readout */
+        const bool spiking = net->layers[i]->spiking_out;
+        const float theta = net->cfg.neuron.theta;
+        for (int64_t k = 0; k < n; k++)
+            if (spiking ? (tr->out[i][k] != 0.0f) != (tr->mem[i][k] >= theta) : tr->out[i][k] != tr->mem[i][k]) {
+                soma_trace_free(tr);
+                return soma_fail(err, SOMA_E_SHAPE, "internal: layer %d's membrane is not where net/inspect.c "
+                                 "expects it in the tape (the layer's tape layout changed)", i);
+            }
     }
     return SOMA_OK;
 nomem:
@@ -207,7 +219,7 @@ int soma_net_activity(soma_net *net, const soma_dataset *d, int batch, uint64_t 
         act->correct += st.correct;
         double nz = 0;
         for (int64_t k = 0; k < (int64_t)nb * M; k++) nz += x[k] != 0.0f;
-        act->input_values += binary ? nz : nz * T;
+        act->input_values += nz;
         /* Chunk c holds samples [c·Bc, c·Bc + nbc) time-major: (T, nbc, N). */
         const int Bc = net->cfg.chunk;
         for (int c = 0; c * Bc < nb; c++) {
@@ -224,7 +236,7 @@ int soma_net_activity(soma_net *net, const soma_dataset *d, int batch, uint64_t 
             }
         }
     }
-    if (!binary) act->input_events = act->input_values;
+    if (!binary) act->input_events = act->input_values * T;
     for (int i = 0; i < nl; i++)
         if (act->neuron[i])
             for (int64_t n = 0; n < act->dim[i]; n++) act->spikes[i] += act->neuron[i][n];

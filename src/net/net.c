@@ -104,8 +104,8 @@ void soma_net_free(soma_net *net) {
 static int add_tensors(soma_net *net, int li, soma_error *err) {
     const soma_layer *l = net->layers[li];
     if (!l->ops->tensors) return SOMA_OK;
-    const char *names[16];
-    int64_t offs[16], nums[16];
+    const char *names[64];
+    int64_t offs[64], nums[64];
     int n = l->ops->tensors(l, names, offs, nums);
     soma_net_tensor *t = soma_malloc((size_t)(net->ntens + n) * sizeof *t);
     if (!t) return soma_fail(err, SOMA_E_NOMEM, "out of memory");
@@ -115,7 +115,8 @@ static int add_tensors(soma_net *net, int li, soma_error *err) {
     for (int i = 0; i < n; i++) {
         soma_net_tensor *x = &net->tensors[net->ntens++];
         snprintf(x->name, sizeof x->name, "l%d.%s", li, names[i]);
-        x->offset = l->param_off + offs[i];
+        /* state tensors: negative until the parameter count is known (soma_net_create) */
+        x->offset = offs[i] >= 0 ? l->param_off + offs[i] : offs[i] - l->state_off;
         x->numel = nums[i];
     }
     return SOMA_OK;
@@ -130,7 +131,8 @@ int soma_net_create(soma_net **out, const char *spec, const soma_net_config *cfg
     soma_net_layer_spec ls[SOMA_MAX_LAYERS];
     int64_t in_dim = 0;
     int nls = 0;
-    int rc = soma_spec_parse(spec, cfg, &in_dim, ls, &nls, err);
+    int64_t chw[3];
+    int rc = soma_spec_parse_shape(spec, cfg, &in_dim, chw, ls, &nls, err);
     if (rc != SOMA_OK) return rc;
     soma_net *net = soma_calloc(1, sizeof *net);
     if (!net) return soma_fail(err, SOMA_E_NOMEM, "out of memory");
@@ -148,7 +150,9 @@ int soma_net_create(soma_net **out, const char *spec, const soma_net_config *cfg
     int64_t dim = in_dim;
     int last_neural = -1;
     for (int i = 0; i < nls; i++)
-        if (ls[i].kind != SOMA_LS_DROPOUT) last_neural = i;
+        if (ls[i].kind == SOMA_LS_DENSE || ls[i].kind == SOMA_LS_RECURRENT || ls[i].kind == SOMA_LS_CONV ||
+            ls[i].kind == SOMA_LS_RESIDUAL)
+            last_neural = i;
     if (last_neural < 0) {
         rc = soma_fail(err, SOMA_E_ARG, "net \"%s\" has no layers after the input size", spec);
         goto fail;
@@ -160,22 +164,31 @@ int soma_net_create(soma_net **out, const char *spec, const soma_net_config *cfg
         switch (ls[i].kind) {
         case SOMA_LS_DENSE: rc = soma_spiking_dense_create(&l, dim, ls[i].n, &ls[i].integrate, &np, err); break;
         case SOMA_LS_RECURRENT: rc = soma_recurrent_create(&l, dim, ls[i].n, &ls[i].integrate, &np, err); break;
-        default: rc = soma_dropout_create(&l, dim, ls[i].p, err); break;
+        case SOMA_LS_DROPOUT: rc = soma_dropout_create(&l, dim, ls[i].p, err); break;
+        default:
+            rc = soma_net_image_layer_create(&l, &ls[i], chw, dim, &np, cfg, i == 0,
+                                             i == 0 ? cfg->encoder != SOMA_ENCODE_DIRECT : net->layers[i - 1]->spiking_out, err);
+            break;
         }
         if (rc != SOMA_OK) goto fail;
         net->layers[net->nl++] = l;
         l->param_off = net->n_params, net->n_params += l->n_params;
         l->E_off = net->n_E, net->n_E += l->E_size;
         l->gws_off = net->n_gws, net->n_gws += l->gws_size;
+        l->state_off = net->n_state, net->n_state += l->n_state;
         if ((rc = add_tensors(net, i, err)) != SOMA_OK) goto fail;
         dim = l->out_dim;
+        if (l->out_chw[0]) chw[0] = l->out_chw[0], chw[1] = l->out_chw[1], chw[2] = l->out_chw[2];
+        else if (ls[i].kind != SOMA_LS_DROPOUT) chw[0] = dim, chw[1] = chw[2] = 1;
     }
+    for (int i = 0; i < net->ntens; i++) /* state tensors live after the parameters */
+        if (net->tensors[i].offset < 0) net->tensors[i].offset = net->n_params + (-1 - net->tensors[i].offset);
     net->out_dim = dim;
     if (dim > 1024) {
         rc = soma_fail(err, SOMA_E_ARG, "the output layer has %lld neurons; at most 1024 classes are supported", (long long)dim);
         goto fail;
     }
-    net->params = soma_calloc((size_t)net->n_params, sizeof(float));
+    net->params = soma_calloc((size_t)(net->n_params + net->n_state), sizeof(float));
     net->grads = soma_calloc((size_t)net->n_params, sizeof(float));
     net->E = soma_calloc((size_t)(net->n_E ? net->n_E : 1), sizeof(float));
     if (!net->params || !net->grads || !net->E) {
@@ -187,6 +200,7 @@ int soma_net_create(soma_net **out, const char *spec, const soma_net_config *cfg
     for (int i = 0; i < net->nl; i++) {
         soma_layer *l = net->layers[i];
         if (l->ops->init_params) l->ops->init_params(l, net->params + l->param_off, &rng);
+        if (l->ops->init_state) l->ops->init_state(l, net->params + net->n_params + l->state_off);
     }
     *out = net;
     return SOMA_OK;
@@ -201,7 +215,8 @@ fail:
 
 static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl) {
     const int64_t rows = (int64_t)net->cfg.T * Bc;
-    int64_t o = 0, maxdim = net->in_dim, scratch = 0;
+    /* gradients flow into the input only for the direct encoder (the test hook) */
+    int64_t o = 0, maxdim = net->cfg.encoder == SOMA_ENCODE_DIRECT ? net->in_dim : 0, scratch = 0;
     pl->xin = o, o += ALIGN16(rows * net->in_dim);
     pl->in_idx = o, o += ALIGN16(rows * net->in_dim);   /* int32 spike lists of the input */
     pl->in_off = o, o += ALIGN16(2 * (rows + 1));        /* int64 row offsets */
@@ -210,7 +225,9 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     for (int i = 0; i < net->nl; i++) {
         const soma_layer *l = net->layers[i];
         pl->act[i] = o, o += ALIGN16(rows * l->out_dim);
-        pl->tape[i] = o, o += ALIGN16(rows * l->tape_per_row + l->tape_fixed);
+        /* a layer after a spiking layer builds its input's spike lists in its tape */
+        bool lists = i > 0 && net->layers[i - 1]->spiking_out;
+        pl->tape[i] = o, o += ALIGN16(rows * (l->tape_per_row + (lists ? l->list_per_row : 0)) + l->tape_fixed);
         int64_t s = rows * l->scratch_per_row + l->scratch_fixed;
         scratch = s > scratch ? s : scratch;
         maxdim = l->out_dim > maxdim ? l->out_dim : maxdim;
@@ -294,6 +311,10 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.tape = buf + pl->tape[i];
         c.in_binary = binary;
         c.sx_in = i == 0 && sparse0 ? &sx0 : NULL;
+        /* the encoder already chose the dense path for the first layer: no lists to build */
+        c.sparse_max_density = i == 0 && !sparse0 ? 0.0f : net->cfg.sparse_max_density;
+        c.in_static = i == 0 && net->cfg.encoder == SOMA_ENCODE_DIRECT;
+        c.state = net->params + net->n_params + l->state_off;
         c.spikes = i < 16 ? &ch->stats.spikes[i] : NULL;
         c.in_active = i < 16 && binary ? &ch->stats.in_active[i] : NULL;
         c.event_driven = i < 16 ? &ch->stats.event_chunks[i] : NULL;
@@ -324,6 +345,8 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.gws = gws + l->gws_off;
         c.in_binary = i == 0 ? net->cfg.encoder != SOMA_ENCODE_DIRECT : net->layers[i - 1]->spiking_out;
         c.sx_in = i == 0 && sparse0 ? &sx0 : NULL;
+        c.in_static = i == 0 && net->cfg.encoder == SOMA_ENCODE_DIRECT;
+        c.state = net->params + net->n_params + l->state_off;
         c.spikes = c.in_active = NULL;
         c.event_driven = NULL;
         const float *xi = i == 0 ? xin : buf + pl->act[i - 1];
@@ -405,6 +428,8 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
         soma_layer *l = net->layers[i];
         if (l->ops->finish)
             l->ops->finish(l, net->grads + l->param_off, g0 + l->gws_off, net->params + l->param_off);
+        if (l->ops->update_state)
+            l->ops->update_state(l, net->params + net->n_params + l->state_off, g0 + l->gws_off);
     }
     return SOMA_OK;
 }

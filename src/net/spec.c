@@ -10,12 +10,19 @@
 
 int soma_spec_parse(const char *spec, const soma_net_config *cfg, int64_t *in_dim,
                     soma_net_layer_spec *out, int *n_out, soma_error *err) {
+    int64_t chw[3];
+    return soma_spec_parse_shape(spec, cfg, in_dim, chw, out, n_out, err);
+}
+
+int soma_spec_parse_shape(const char *spec, const soma_net_config *cfg, int64_t *in_dim,
+                          int64_t in_chw[3], soma_net_layer_spec *out, int *n_out,
+                          soma_error *err) {
     char buf[1024];
     size_t len = strlen(spec);
     if (len == 0 || len >= sizeof buf)
         return soma_fail(err, SOMA_E_ARG, "net spec must be 1..%zu characters", sizeof buf - 1);
     memcpy(buf, spec, len + 1);
-    int n = 0, pos = 0;
+    int n = 0, pos = 0, fuse = -1;
     char *next = buf;
     for (char *tok = buf; next; tok = next, pos++) {
         char *dash = strchr(tok, '-');
@@ -25,16 +32,21 @@ int soma_spec_parse(const char *spec, const soma_net_config *cfg, int64_t *in_di
         char *end = NULL;
         errno = 0;
         if (pos == 0) {
-            long long v = strtoll(tok, &end, 10);
-            if (end == tok || *end || errno || v < 1 || v > 100000000)
-                return soma_fail(err, SOMA_E_ARG, "net \"%s\": the first token \"%s\" must be the input size (a positive integer)", spec, tok);
-            *in_dim = v;
+            if (!soma_spec_input(tok, in_dim, in_chw))
+                return soma_fail(err, SOMA_E_ARG, "net \"%s\": the first token \"%s\" must be the input size (a positive integer, or CxHxW for images, e.g. 1x28x28)", spec, tok);
             continue;
         }
         if (n >= SOMA_MAX_LAYERS) return soma_fail(err, SOMA_E_ARG, "net \"%s\": more than %d layers", spec, SOMA_MAX_LAYERS);
         soma_net_layer_spec *l = &out[n];
         memset(l, 0, sizeof *l);
         l->integrate = cfg->integrate;
+        int ct = soma_spec_conv_token(tok, out, n, &fuse, spec, pos + 1, err);
+        if (ct < 0) return ct;
+        if (ct > 0) {
+            n += ct == 1;
+            continue;
+        }
+        fuse = -1;
         if (tok[0] == 'D') {
             double p = strtod(tok + 1, &end);
             if (end == tok + 1 || *end || errno || !(p >= 0 && p < 1))

@@ -62,7 +62,7 @@ int soma_net_stats_compute(soma_net_stats *st, const soma_net *net, const soma_a
     /* Input events per sample reaching the current layer, and whether they are spikes. */
     double events = act->input_events / n;
     bool analog = soma_net_config_of(net)->encoder == SOMA_ENCODE_DIRECT;
-    double analog_values = act->input_values / n; /* nonzero values per step (direct) */
+    double analog_values = act->input_values / n; /* nonzero inputs of a step (direct) */
     double spikes_total = 0, neuron_steps = 0;
     soma_layer_stats *tot = &st->total;
     snprintf(tot->desc, sizeof tot->desc, "total");

@@ -33,19 +33,19 @@ soma_rec_config soma_rec_default_config(void) {
     c.task = SOMA_REC_RATING;
     c.fields = SOMA_REC_FIELDS_ALL;
     c.T = 8;
-    c.width = 64;
+    c.width = 32;
     c.depth = 1;
     c.integrate = soma_integrate_default_params();
     c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
     c.integrate.rank = 1;
     c.integrate.lambda_init = 1.0f;
-    c.integrate.v_scale = 0.1f;
+    c.integrate.v_scale = 0.02f;
     c.integrate.shunt_k = 1.0f;
     c.integrate.shunt_scale = 0.1f;
     c.neuron = soma_neuron_default_params();
     c.readout = SOMA_READOUT_RATE;
     c.first_order = true;
-    c.init_std = 0.1f;
+    c.init_std = 0.02f;
     c.fm_k = 8;
     c.spare_users = 64;
     c.spare_movies = 64;
@@ -60,6 +60,52 @@ static const rec_kind_ops *ops_of(soma_rec_kind k) {
     case SOMA_REC_POP: return &rec_pop_ops;
     default: return NULL;
     }
+}
+
+/* ---- id maps ------------------------------------------------------------------------------------ */
+
+static uint64_t id_hash(int64_t id) { return soma_hash3(0x1d5eedULL, (uint64_t)id, 0); }
+
+static void idmap_free(rec_idmap *mp) {
+    soma_free(mp->keys);
+    soma_free(mp->vals);
+    memset(mp, 0, sizeof *mp);
+}
+
+static int32_t idmap_get(const rec_idmap *mp, int64_t id) {
+    if (!mp->cap) return -1;
+    for (uint64_t i = id_hash(id) & (uint64_t)(mp->cap - 1);; i = (i + 1) & (uint64_t)(mp->cap - 1)) {
+        if (mp->vals[i] < 0) return -1;
+        if (mp->keys[i] == id) return mp->vals[i];
+    }
+}
+
+static void idmap_put_raw(rec_idmap *mp, int64_t id, int32_t v) {
+    uint64_t i = id_hash(id) & (uint64_t)(mp->cap - 1);
+    while (mp->vals[i] >= 0) i = (i + 1) & (uint64_t)(mp->cap - 1);
+    mp->keys[i] = id, mp->vals[i] = v;
+}
+
+/* Inserts id -> v for n = the entries already in the map (grows when half full). */
+static int idmap_put(rec_idmap *mp, int64_t n, int64_t id, int32_t v) {
+    if (2 * (n + 1) > mp->cap) {
+        rec_idmap g;
+        g.cap = mp->cap ? 2 * mp->cap : 64;
+        while (2 * (n + 1) > g.cap) g.cap *= 2;
+        g.keys = soma_malloc((size_t)g.cap * sizeof *g.keys);
+        g.vals = soma_malloc((size_t)g.cap * sizeof *g.vals);
+        if (!g.keys || !g.vals) {
+            soma_free(g.keys), soma_free(g.vals);
+            return SOMA_E_NOMEM;
+        }
+        for (int64_t i = 0; i < g.cap; i++) g.vals[i] = -1;
+        for (int64_t i = 0; i < mp->cap; i++)
+            if (mp->vals[i] >= 0) idmap_put_raw(&g, mp->keys[i], mp->vals[i]);
+        idmap_free(mp);
+        *mp = g;
+    }
+    idmap_put_raw(mp, id, v);
+    return SOMA_OK;
 }
 
 static int check_config(const soma_rec_config *c, soma_error *err) {
@@ -202,10 +248,16 @@ int soma_rec_model_create(soma_rec_model **out, const soma_rec_config *cfg,
         memcpy(o->zip, u->zip, sizeof o->zip);
         o->zip[sizeof o->zip - 1] = '\0';
         m->user_ids[i] = u->id;
+        if (idmap_put(&m->user_map, i, u->id, i)) rc = SOMA_E_NOMEM;
     }
     for (int32_t i = 0; i < d->n_movies; i++) {
         m->movies[i] = (soma_rec_movie_desc){i, d->movies[i].year, d->movies[i].genres};
         m->movie_ids[i] = d->movies[i].id;
+        if (idmap_put(&m->movie_map, i, d->movies[i].id, i)) rc = SOMA_E_NOMEM;
+    }
+    if (rc) {
+        rc = soma_fail(err, rc, "out of memory");
+        goto fail;
     }
     m->rmin = d->rating_min, m->rmax = d->rating_max;
     if (!(m->rmin <= m->rmax)) m->rmin = 1.0f, m->rmax = 5.0f;
@@ -276,6 +328,8 @@ void soma_rec_model_free(soma_rec_model *m) {
     soma_free(m->mv_id);
     soma_free(m->mv_x);
     soma_free(m->mv_n);
+    idmap_free(&m->user_map);
+    idmap_free(&m->movie_map);
     soma_free(m);
 }
 
@@ -309,16 +363,8 @@ int soma_rec_model_movie(const soma_rec_model *m, int32_t s, soma_rec_movie_desc
 }
 int64_t soma_rec_model_user_id(const soma_rec_model *m, int32_t s) { return s >= 0 && s < m->n_users ? m->user_ids[s] : -1; }
 int64_t soma_rec_model_movie_id(const soma_rec_model *m, int32_t s) { return s >= 0 && s < m->n_movies ? m->movie_ids[s] : -1; }
-int32_t soma_rec_model_user_slot(const soma_rec_model *m, int64_t id) {
-    for (int32_t i = 0; i < m->n_users; i++)
-        if (m->user_ids[i] == id) return i;
-    return -1;
-}
-int32_t soma_rec_model_movie_slot(const soma_rec_model *m, int64_t id) {
-    for (int32_t i = 0; i < m->n_movies; i++)
-        if (m->movie_ids[i] == id) return i;
-    return -1;
-}
+int32_t soma_rec_model_user_slot(const soma_rec_model *m, int64_t id) { return idmap_get(&m->user_map, id); }
+int32_t soma_rec_model_movie_slot(const soma_rec_model *m, int64_t id) { return idmap_get(&m->movie_map, id); }
 
 /* ---- growing the catalogue ------------------------------------------------------------------ */
 
@@ -335,6 +381,7 @@ int soma_rec_model_add_movie(soma_rec_model *m, const soma_rec_movie_desc *desc,
                              int32_t *slot, soma_error *err) {
     if (!m || !desc) return soma_fail(err, SOMA_E_ARG, "soma_rec_model_add_movie: NULL argument");
     if (m->n_movies >= INT32_MAX / 2) return soma_fail(err, SOMA_E_SHAPE, "the catalogue is full");
+    if (idmap_get(&m->movie_map, id) >= 0) return soma_fail(err, SOMA_E_ARG, "movie id %lld is already in the catalogue", (long long)id);
     if (m->n_movies == m->movies_cap) {
         size_t o = (size_t)m->movies_cap, n = 2 * o;
         const size_t mn = (size_t)(m->L.max_movie_nnz > 0 ? m->L.max_movie_nnz : 1);
@@ -344,6 +391,7 @@ int soma_rec_model_add_movie(soma_rec_model *m, const soma_rec_movie_desc *desc,
             return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the catalogue");
         m->movies_cap = (int32_t)n;
     }
+    if (idmap_put(&m->movie_map, m->n_movies, id, m->n_movies)) return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the catalogue");
     int32_t s = m->n_movies++;
     m->movies[s] = *desc;
     m->movies[s].slot = s;
@@ -358,12 +406,14 @@ int soma_rec_model_add_user(soma_rec_model *m, const soma_rec_user_desc *desc, i
                             int32_t *slot, soma_error *err) {
     if (!m || !desc) return soma_fail(err, SOMA_E_ARG, "soma_rec_model_add_user: NULL argument");
     if (m->n_users >= INT32_MAX / 2) return soma_fail(err, SOMA_E_SHAPE, "too many users");
+    if (idmap_get(&m->user_map, id) >= 0) return soma_fail(err, SOMA_E_ARG, "user id %lld is already known", (long long)id);
     if (m->n_users == m->users_cap) {
         size_t o = (size_t)m->users_cap, n = 2 * o;
         if (grow((void **)&m->users, o, n, sizeof *m->users) || grow((void **)&m->user_ids, o, n, sizeof *m->user_ids))
             return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the user table");
         m->users_cap = (int32_t)n;
     }
+    if (idmap_put(&m->user_map, m->n_users, id, m->n_users)) return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the user table");
     int32_t s = m->n_users++;
     m->users[s] = *desc;
     m->users[s].slot = s;

@@ -80,6 +80,13 @@ typedef struct rec_kind_ops {
 
 extern const rec_kind_ops rec_snn_ops, rec_fm_ops, rec_pop_ops;
 
+/* Caller id -> slot: open addressing, at most half full. */
+typedef struct rec_idmap {
+    int64_t *keys;
+    int32_t *vals;  /* -1 = empty */
+    int64_t cap;    /* a power of two */
+} rec_idmap;
+
 typedef struct rec_snn_layer {
     soma_synop *op;        /* layer 0: sparse (each workspace binds its own copy); later: dense */
     soma_integrator it;
@@ -111,6 +118,7 @@ struct soma_rec_model {
     soma_rec_user_desc *users;
     soma_rec_movie_desc *movies;
     int64_t *user_ids, *movie_ids;
+    rec_idmap user_map, movie_map;
     float *pop;            /* (movies_cap) training ratings per movie */
     int32_t *mv_id;        /* (movies_cap, max_movie_nnz) each movie's encoded features */
     float *mv_x;
@@ -149,6 +157,24 @@ struct rec_ws {
 };
 
 void rec_ws_free(rec_ws *ws);
+
+/* Which movies each user has rated: one bit per (user, movie), for negative sampling. */
+typedef struct rec_rated {
+    int32_t n_users, n_movies;
+    int64_t words;      /* uint64 words per user */
+    uint64_t *bits;     /* (n_users, words) */
+} rec_rated;
+int rec_rated_build(rec_rated *rt, int32_t n_users, int32_t n_movies, const soma_rec_ratings *a,
+                    const soma_rec_ratings *b, soma_error *err);
+void rec_rated_free(rec_rated *rt);
+static inline bool rec_rated_has(const rec_rated *rt, int32_t u, int32_t mv) {
+    return rt->bits[u * rt->words + (mv >> 6)] >> (mv & 63) & 1u;
+}
+/* A uniformly drawn movie the user has not rated (any movie if the user rated them all). */
+int32_t rec_sample_negative(const rec_rated *rt, int32_t u, soma_rng *rng);
+/* Checks that every rating's slots lie inside the model's catalogue. */
+int rec_check_ratings(const soma_rec_model *m, const soma_rec_ratings *r, const char *what,
+                      soma_error *err);
 
 /* The first-order sum over a row's slots in slot order (so serving can continue it). */
 static inline float rec_first_order(const float *w, const int32_t *id, const float *x, int64_t n,

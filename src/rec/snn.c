@@ -225,15 +225,32 @@ void rec_snn_combine(const soma_rec_model *m, float *cur, const float *Y, int64_
     }
 }
 
-/* From layer 1's current cur0 (rows, N) (which may be ws->cur) to the scores. */
-void rec_snn_from_current(const soma_rec_model *m, rec_ws *ws, const float *cur0, int64_t R,
-                          const float *fo, float *scores) {
+/* score[r] = Σ_n a_n·z[r, n], summed in n order for each row (8 rows at a time for ILP; the
+ * order within a row, hence the result, is that of the plain loop). */
+static inline void dot_rows(float *restrict out, const float *restrict z, const float *restrict a, int64_t R, int64_t N) {
+    int64_t r = 0;
+    for (; r + 8 <= R; r += 8) {
+        float acc[8] = {0};
+        for (int64_t n = 0; n < N; n++)
+            for (int j = 0; j < 8; j++) acc[j] += a[n] * z[(r + j) * N + n];
+        for (int j = 0; j < 8; j++) out[r + j] = acc[j];
+    }
+    for (; r < R; r++) {
+        float acc = 0.0f;
+        for (int64_t n = 0; n < N; n++) acc += a[n] * z[r * N + n];
+        out[r] = acc;
+    }
+}
+
+/* From layer 1's current cur0 (rows, N) to the scores. cur0 may be ws->cur; it is read at
+ * every step (direct input: the same current each step), never copied T times. */
+SOMA_HOT void rec_snn_from_current(const soma_rec_model *m, rec_ws *ws, const float *cur0, int64_t R,
+                                   const float *fo, float *scores) {
     const int T = m->cfg.T;
     const int64_t N = m->cfg.width, RN = R * N;
-    /* direct input: the same current at every step */
-    if (cur0 != ws->cur) memcpy(ws->cur, cur0, (size_t)RN * sizeof(float));
-    for (int t = 1; t < T; t++) memcpy(ws->cur + t * RN, ws->cur, (size_t)RN * sizeof(float));
-    soma_neuron_forward(ws->out[0], ws->mem[0], ws->cur, ws->u, T, RN, &m->np, 0.0f);
+    for (int64_t i = 0; i < RN; i++) ws->u[i] = 0.0f;
+    for (int t = 0; t < T; t++)
+        soma_neuron_step_forward(ws->out[0] + t * RN, ws->mem[0] + t * RN, cur0, ws->u, RN, &m->np, 0.0f);
     for (int l = 1; l < m->nl; l++) {
         const rec_snn_layer *ly = &m->layer[l];
         soma_integrator_forward(&ly->it, ws->cur, ws->Y[l], ws->out[l - 1], NULL, m->E + ly->Eo,
@@ -243,27 +260,20 @@ void rec_snn_from_current(const soma_rec_model *m, rec_ws *ws, const float *cur0
     const float *s = ws->out[m->nl - 1], *a = m->params + m->o_ra, b = m->params[m->o_rb];
     const float w0 = m->o_w0 >= 0 ? m->params[m->o_w0] : 0.0f;
     if (m->cfg.readout == SOMA_READOUT_RATE) {
+        /* z = (1/T)·Σ_t s_t, score = b + a·z */
         const float inv = 1.0f / (float)T;
-        for (int64_t r = 0; r < R; r++) {
-            float *restrict z = ws->z + r * N;
-            for (int64_t n = 0; n < N; n++) z[n] = s[r * N + n];
-            for (int t = 1; t < T; t++)
-                for (int64_t n = 0; n < N; n++) z[n] += s[t * RN + r * N + n];
-            float acc = 0.0f;
-            for (int64_t n = 0; n < N; n++) {
-                z[n] *= inv;
-                acc += a[n] * z[n];
-            }
-            scores[r] = b + acc + (fo ? w0 + fo[r] : 0.0f);
-        }
+        float *restrict z = ws->z;
+        for (int64_t i = 0; i < RN; i++) z[i] = s[i];
+        for (int t = 1; t < T; t++)
+            for (int64_t i = 0; i < RN; i++) z[i] += s[t * RN + i];
+        for (int64_t i = 0; i < RN; i++) z[i] *= inv;
+        dot_rows(scores, z, a, R, N);
+        for (int64_t r = 0; r < R; r++) scores[r] = b + scores[r] + (fo ? w0 + fo[r] : 0.0f);
     } else {
-        for (int t = 0; t < T; t++)
-            for (int64_t r = 0; r < R; r++) {
-                const float *restrict st = s + t * RN + r * N;
-                float acc = 0.0f;
-                for (int64_t n = 0; n < N; n++) acc += a[n] * st[n];
-                ws->rcur[t * R + r] = b + acc;
-            }
+        for (int t = 0; t < T; t++) {
+            dot_rows(ws->rcur + t * R, s + t * RN, a, R, N);
+            for (int64_t r = 0; r < R; r++) ws->rcur[t * R + r] = b + ws->rcur[t * R + r];
+        }
         soma_neuron_forward(ws->rout, ws->rmem, ws->rcur, ws->u, T, R, &m->np_out, 0.0f);
         for (int64_t r = 0; r < R; r++) {
             float acc = 0.0f;

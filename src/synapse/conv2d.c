@@ -9,6 +9,12 @@
  * form) needs 72 MB of columns and runs from memory. A 1×1 convolution with stride 1 and no
  * padding needs no lowering: the image itself is the column matrix.
  *
+ * Stride 1 (every conv of the reference nets) lowers through a zero-padded copy of the image:
+ * each column row is then an unconditional copy of W_out floats, done in 16-float vectors
+ * that may run past the row (the next row overwrites the excess; the buffers carry 16 floats
+ * of slack). Rows of 14 floats made the generic loop (edge tests, memcpy calls) cost as much
+ * as a third of the GEMM time. Its adjoint accumulates into a padded plane the same way.
+ *
  * Not here: the event-driven path (the dense layer has one; for the conv net's 10–20 %
  * spike densities the GEMM is the better use of the vector units), and bias (the
  * integrator adds it per channel).
@@ -17,6 +23,13 @@
 
 #include <cblas.h>
 #include <string.h>
+
+/* 16 floats as one value (one AVX-512, two AVX or four SSE registers, whatever the target),
+ * loaded and stored unaligned. (memcpy of a vector became a library call in the target
+ * clones.) */
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+static inline __attribute__((always_inline)) v16u ld16(const float *p) { return *(const v16u *)p; }
+static inline __attribute__((always_inline)) void st16(float *p, v16u v) { *(v16u *)p = v; }
 
 /* ---- lowering ----------------------------------------------------------------------------- */
 
@@ -34,6 +47,7 @@ static void valid_cols(const soma_conv2d *op, int64_t kx, int64_t *lo, int64_t *
 void soma_im2col(float *restrict col, const float *restrict x, const soma_conv2d *op) {
     const int64_t K = op->k, H = op->h, W = op->w, Ho = op->ho, Wo = op->wo;
     const int64_t s = op->stride, p = op->pad;
+    /* Rows are short (14–32 floats for the nets here): plain loops, not memcpy/memset calls. */
     for (int64_t ci = 0; ci < op->cin; ci++) {
         const float *restrict xc = x + ci * H * W;
         for (int64_t ky = 0; ky < K; ky++)
@@ -45,14 +59,17 @@ void soma_im2col(float *restrict col, const float *restrict x, const soma_conv2d
                     float *restrict row = c + oy * Wo;
                     const int64_t iy = oy * s + ky - p;
                     if (iy < 0 || iy >= H) {
-                        memset(row, 0, (size_t)Wo * sizeof *row);
+                        for (int64_t ox = 0; ox < Wo; ox++) row[ox] = 0.0f;
                         continue;
                     }
                     const float *restrict xr = xc + iy * W; /* row[ox] = xr[ox·s + kx − p] */
                     for (int64_t ox = 0; ox < lo; ox++) row[ox] = 0.0f;
-                    if (s == 1 && hi > lo) memcpy(row + lo, xr + lo + kx - p, (size_t)(hi - lo) * sizeof *row);
-                    else
+                    if (s == 1) {
+                        const float *restrict src = xr + lo + kx - p;
+                        for (int64_t ox = 0; ox < hi - lo; ox++) row[lo + ox] = src[ox];
+                    } else {
                         for (int64_t ox = lo; ox < hi; ox++) row[ox] = xr[ox * s + kx - p];
+                    }
                     for (int64_t ox = hi; ox < Wo; ox++) row[ox] = 0.0f;
                 }
             }
@@ -74,7 +91,7 @@ void soma_col2im_add(float *restrict dx, const float *restrict col, const soma_c
                     if (iy < 0 || iy >= H) continue;
                     float *restrict dr = dc + iy * W; /* dr[ox·s + kx − p] += row[ox] */
                     const float *restrict row = c + oy * Wo;
-                    if (s == 1 && hi > lo) {
+                    if (s == 1) {
                         float *restrict d1 = dr + lo + kx - p;
                         for (int64_t ox = 0; ox < hi - lo; ox++) d1[ox] += row[lo + ox];
                     } else {
@@ -83,6 +100,74 @@ void soma_col2im_add(float *restrict dx, const float *restrict col, const soma_c
                 }
             }
     }
+}
+
+/* ---- stride 1 through a padded plane ------------------------------------------------------- */
+
+#define SLACK 16 /* floats after col and the padded plane: 16-float copies may run past a row */
+
+/* GCC turns the short row loops below back into memcpy/memset calls, which cost more than the
+ * copies themselves at 14 floats a row. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NO_LIBCALLS
+#endif
+
+/* The padded plane of the workspace: (C_in, H + 2p, W + 2p) + SLACK. */
+static float *plane_of(const soma_conv2d *c) { return c->work + c->base.fan_in * c->base.inner + SLACK; }
+
+/* col (F, HWo) from x (C_in, H, W), stride 1. */
+SOMA_HOT NO_LIBCALLS static void lower_s1(const soma_conv2d *c, float *restrict col, const float *restrict x) {
+    const int64_t K = c->k, H = c->h, W = c->w, p = c->pad, Hp = H + 2 * p, Wp = W + 2 * p;
+    const int64_t Ho = c->ho, Wo = c->wo;
+    float *restrict pl = plane_of(c);
+    /* pass 1: the zero-padded copy */
+    for (int64_t ci = 0; ci < c->cin; ci++) {
+        float *restrict pc = pl + ci * Hp * Wp;
+        const float *restrict xc = x + ci * H * W;
+        for (int64_t i = 0; i < p * Wp; i++) pc[i] = 0.0f, pc[(Hp - p) * Wp + i] = 0.0f;
+        for (int64_t iy = 0; iy < H; iy++) {
+            float *restrict r = pc + (iy + p) * Wp;
+            for (int64_t j = 0; j < p; j++) r[j] = 0.0f, r[p + W + j] = 0.0f;
+            for (int64_t j = 0; j < W; j++) r[p + j] = xc[iy * W + j];
+        }
+    }
+    for (int64_t i = 0; i < SLACK; i++) pl[c->cin * Hp * Wp + i] = 0.0f;
+    /* pass 2: row oy of tap (ci, ky, kx) is plane row ci, oy + ky from column kx */
+    for (int64_t ci = 0; ci < c->cin; ci++)
+        for (int64_t ky = 0; ky < K; ky++)
+            for (int64_t kx = 0; kx < K; kx++) {
+                float *restrict dst = col + ((ci * K + ky) * K + kx) * Ho * Wo;
+                const float *restrict src = pl + (ci * Hp + ky) * Wp + kx;
+                for (int64_t oy = 0; oy < Ho; oy++)
+                    for (int64_t j = 0; j < Wo; j += 16) st16(dst + oy * Wo + j, ld16(src + oy * Wp + j));
+            }
+}
+
+/* dx = beta·dx + col2im(col), stride 1. */
+SOMA_HOT NO_LIBCALLS static void unlower_s1(const soma_conv2d *c, float *restrict dx, const float *restrict col, float beta) {
+    const int64_t K = c->k, H = c->h, W = c->w, p = c->pad, Hp = H + 2 * p, Wp = W + 2 * p;
+    const int64_t Ho = c->ho, Wo = c->wo;
+    float *restrict pl = plane_of(c);
+    for (int64_t i = 0; i < c->cin * Hp * Wp; i++) pl[i] = 0.0f;
+    for (int64_t ci = 0; ci < c->cin; ci++)
+        for (int64_t ky = 0; ky < K; ky++)
+            for (int64_t kx = 0; kx < K; kx++) {
+                const float *restrict src = col + ((ci * K + ky) * K + kx) * Ho * Wo;
+                float *restrict dst = pl + (ci * Hp + ky) * Wp + kx;
+                for (int64_t oy = 0; oy < Ho; oy++)
+                    for (int64_t j = 0; j < Wo; j++) dst[oy * Wp + j] += src[oy * Wo + j];
+            }
+    for (int64_t ci = 0; ci < c->cin; ci++)
+        for (int64_t iy = 0; iy < H; iy++) {
+            const float *restrict r = pl + (ci * Hp + iy + p) * Wp + p;
+            float *restrict d = dx + (ci * H + iy) * W;
+            if (beta == 0.0f)
+                for (int64_t j = 0; j < W; j++) d[j] = r[j];
+            else
+                for (int64_t j = 0; j < W; j++) d[j] = beta * d[j] + r[j];
+        }
 }
 
 /* ---- reference kernels ------------------------------------------------------------------ */
@@ -164,7 +249,8 @@ static bool is_pointwise(const soma_conv2d *c) { return c->k == 1 && c->stride =
 static const float *columns(const soma_conv2d *c, const float *xr) {
     if (is_pointwise(c)) return xr;
     SOMA_ASSERT(c->work != NULL);
-    soma_im2col(c->work, xr, c);
+    if (c->stride == 1) lower_s1(c, c->work, xr);
+    else soma_im2col(c->work, xr, c);
     return c->work;
 }
 
@@ -198,6 +284,10 @@ static void conv_backward_input(const soma_synop *op, float *dx, const float *G,
         SOMA_ASSERT(c->work != NULL);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)F, (int)HWo, (int)nc, 1.0f,
                     E + c0 * F, (int)F, Gr, (int)HWo, 0.0f, c->work, (int)HWo);
+        if (c->stride == 1) {
+            unlower_s1(c, dxr, c->work, beta);
+            continue;
+        }
         if (beta == 0.0f) memset(dxr, 0, (size_t)M * sizeof *dxr);
         else if (beta != 1.0f)
             for (int64_t i = 0; i < M; i++) dxr[i] *= beta;
@@ -249,7 +339,9 @@ soma_conv2d *soma_conv2d_create(int64_t cin, int64_t h, int64_t w, int64_t k, in
 }
 
 int64_t soma_conv2d_work_floats(const soma_conv2d *op) {
-    return is_pointwise(op) ? 16 : op->base.fan_in * op->base.inner;
+    if (is_pointwise(op)) return SLACK;
+    const int64_t plane = op->cin * (op->h + 2 * op->pad) * (op->w + 2 * op->pad);
+    return op->base.fan_in * op->base.inner + SLACK + (op->stride == 1 ? plane + SLACK : 0);
 }
 
 void soma_conv2d_bind(soma_conv2d *dst, const soma_conv2d *src, float *work) {

@@ -1,0 +1,482 @@
+/*
+ * tests/test_conv.c — convolutional nets: the Conv2d operator against its naive reference
+ * (random shapes, strides, paddings, channel ranges), pooling kernels on hand-made images,
+ * finite-difference gradient checks through the real net (chunks, workspaces, finish) of
+ * conv layers under linear, bilinear and shunting integration with binary and real input,
+ * fused and standalone pooling, BN, tdBN, MPBN, PLIF, residual blocks and voting; the
+ * direct-encoding reuse against the plain path; thread determinism; running statistics
+ * and their checkpoint round trip; and the notation's image tokens, good and bad.
+ *
+ * As in test_gradcheck.c, the nets fire with the surrogate's primitive (smooth_forward) so
+ * that BPTT must equal central differences.
+ */
+#include "soma.h"
+#include "test.h"
+
+#include "layer/conv.h"
+#include "synapse/conv2d.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static bool sanitized(void) { return getenv("SOMA_SANITIZED") != NULL; }
+
+/* ---- Conv2d: fast vs reference ---------------------------------------------------------- */
+
+static double max_rel(const float *a, const float *b, int64_t n) {
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1e-3 + fabs((double)b[i]));
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+TEST(conv_fast_matches_reference) {
+    /* cin, h, w, k, stride, pad, S, c0, nc */
+    static const int shapes[][9] = {
+        {1, 6, 6, 3, 1, 1, 4, 0, 4},   {2, 5, 7, 3, 1, 0, 3, 1, 2},  {3, 8, 8, 3, 2, 1, 5, 2, 3},
+        {2, 7, 5, 5, 2, 2, 2, 0, 2},   {4, 4, 4, 1, 1, 0, 6, 0, 6},  {3, 6, 6, 1, 2, 0, 2, 1, 1},
+        {2, 9, 9, 4, 3, 2, 3, 0, 3},   {1, 3, 3, 3, 1, 2, 2, 0, 2},
+    };
+    soma_rng rng;
+    soma_rng_seed(&rng, 17);
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int *s = shapes[si];
+        soma_conv2d *op = soma_conv2d_create(s[0], s[1], s[2], s[3], s[4], s[5]);
+        CHECK(op != NULL);
+        if (!op) continue;
+        const int64_t rows = 3, M = op->base.in_dim, F = op->base.fan_in, HWo = op->base.inner;
+        const int64_t S = s[6], c0 = s[7], nc = s[8];
+        float *x = malloc(sizeof(float) * (size_t)(rows * M)), *E = malloc(sizeof(float) * (size_t)(S * F));
+        float *Y1 = calloc((size_t)(rows * S * HWo), sizeof(float)), *Y2 = calloc((size_t)(rows * S * HWo), sizeof(float));
+        float *G = malloc(sizeof(float) * (size_t)(rows * S * HWo));
+        float *d1 = malloc(sizeof(float) * (size_t)(rows * M)), *d2 = malloc(sizeof(float) * (size_t)(rows * M));
+        float *w1 = calloc((size_t)(S * F), sizeof(float)), *w2 = calloc((size_t)(S * F), sizeof(float));
+        float *work = malloc(sizeof(float) * (size_t)soma_conv2d_work_floats(op));
+        for (int64_t i = 0; i < rows * M; i++) x[i] = soma_rng_uniform(&rng) - 0.3f;
+        for (int64_t i = 0; i < S * F; i++) E[i] = soma_rng_normal(&rng);
+        for (int64_t i = 0; i < rows * S * HWo; i++) G[i] = soma_rng_normal(&rng);
+        for (int64_t i = 0; i < rows * M; i++) d1[i] = d2[i] = soma_rng_uniform(&rng);
+        soma_conv2d b;
+        soma_conv2d_bind(&b, op, work);
+        b.base.ops->forward(&b.base, Y1, x, NULL, E, S, c0, nc, rows);
+        soma_conv2d_forward_ref(op, Y2, x, E, S, c0, nc, rows);
+        CHECK(max_rel(Y1, Y2, rows * S * HWo) < 1e-4);
+        b.base.ops->backward_input(&b.base, d1, G, E, S, c0, nc, rows, 0.5f);
+        soma_conv2d_backward_input_ref(op, d2, G, E, S, c0, nc, rows, 0.5f);
+        CHECK(max_rel(d1, d2, rows * M) < 1e-4);
+        b.base.ops->backward_input(&b.base, d1, G, E, S, c0, nc, rows, 0.0f);
+        soma_conv2d_backward_input_ref(op, d2, G, E, S, c0, nc, rows, 0.0f);
+        CHECK(max_rel(d1, d2, rows * M) < 1e-4);
+        b.base.ops->backward_weight(&b.base, w1, G, x, NULL, S, c0, nc, rows);
+        soma_conv2d_backward_weight_ref(op, w2, G, x, S, c0, nc, rows);
+        CHECK(max_rel(w1, w2, S * F) < 1e-4);
+        /* channels outside [c0, c0 + nc) are untouched */
+        for (int64_t c = 0; c < S; c++)
+            if (c < c0 || c >= c0 + nc) CHECK(w1[c * F] == 0.0f && Y1[c * HWo] == 0.0f);
+        free(x), free(E), free(Y1), free(Y2), free(G), free(d1), free(d2), free(w1), free(w2), free(work);
+        op->base.ops->free(&op->base);
+    }
+    /* output sizes follow PyTorch: (H + 2p − k)/s + 1 */
+    soma_conv2d *op = soma_conv2d_create(3, 32, 32, 3, 2, 1);
+    CHECK(op && op->ho == 16 && op->wo == 16 && op->base.fan_in == 27);
+    if (op) op->base.ops->free(&op->base);
+    CHECK(soma_conv2d_create(1, 2, 2, 5, 1, 1) == NULL); /* the kernel does not fit */
+}
+
+TEST(pool_kernels) {
+    /* one 4x4 plane: max and average 2x2 */
+    const float x[16] = {1, 2, 0, 0, 3, 4, 0, 5, -1, -2, 7, 7, -3, -4, 7, 6};
+    soma_pool_geom g;
+    CHECK(soma_pool_geom_init(&g, SOMA_POOL_MAX, 1, 4, 4, 2, 2, 2, 2, NULL) == SOMA_OK);
+    float y[4], dx[16];
+    uint8_t arg[4];
+    soma_pool_forward(&g, y, arg, x, 1);
+    CHECK(y[0] == 4 && y[1] == 5 && y[2] == -1 && y[3] == 7);
+    CHECK(arg[3] == 0); /* ties go to the first pixel */
+    const float dy[4] = {1, 2, 3, 4};
+    soma_pool_backward(&g, dx, arg, dy, 1);
+    CHECK(dx[5] == 1 && dx[7] == 2 && dx[8] == 3 && dx[10] == 4);
+    double s = 0;
+    for (int i = 0; i < 16; i++) s += dx[i];
+    CHECK(s == 10);
+    CHECK(soma_pool_geom_init(&g, SOMA_POOL_AVG, 1, 4, 4, 2, 2, 2, 2, NULL) == SOMA_OK);
+    soma_pool_forward(&g, y, NULL, x, 1);
+    CHECK_NEAR(y[0], 2.5, 1e-6);
+    CHECK_NEAR(y[3], 6.75, 1e-6);
+    soma_pool_backward(&g, dx, NULL, dy, 1);
+    CHECK_NEAR(dx[0], 0.25, 1e-6);
+    CHECK_NEAR(dx[15], 1.0, 1e-6);
+    /* 7 -> 3 with floor, as PyTorch; oversize windows are refused */
+    CHECK(soma_pool_geom_init(&g, SOMA_POOL_MAX, 2, 7, 7, 2, 2, 2, 2, NULL) == SOMA_OK && g.ho == 3);
+    soma_error e = {0};
+    CHECK(soma_pool_geom_init(&g, SOMA_POOL_MAX, 1, 2, 2, 3, 3, 3, 3, &e) == SOMA_E_ARG);
+    CHECK_MSG(e, "does not fit");
+}
+
+/* ---- gradient checks through the net ----------------------------------------------------- */
+
+enum { GB = 4, MAXM = 256 };
+
+static double batch_loss(soma_net *net, const float *x, const int32_t *y, const int64_t *uid) {
+    soma_batch_stats st;
+    CHECK(soma_net_train_batch(net, x, y, uid, GB, 7, &st) == SOMA_OK);
+    return st.loss_sum / GB;
+}
+
+/* The worst relative error over all parameter tensors (and the input for direct encoding). */
+static double gradcheck(const char *spec, soma_net_config cfg, const char *label) {
+    soma_error err = {0};
+    soma_net *net = NULL;
+    if (soma_net_create(&net, spec, &cfg, 42, &err) != SOMA_OK) {
+        fprintf(stderr, "%s: create failed: %s\n", label, err.msg);
+        return 1;
+    }
+    const int64_t M = soma_net_input_dim(net), C = soma_net_output_dim(net);
+    if (M > MAXM) {
+        soma_net_free(net);
+        return 1;
+    }
+    float x[GB * MAXM], dx[GB * MAXM];
+    int32_t y[GB];
+    int64_t uid[GB] = {11, 12, 13, 14};
+    soma_rng rng;
+    soma_rng_seed(&rng, 5);
+    for (int64_t i = 0; i < GB * M; i++) x[i] = soma_rng_uniform(&rng);
+    for (int b = 0; b < GB; b++) y[b] = (int32_t)(b % C);
+    int64_t n;
+    float *p = soma_net_params(net, &n);
+    for (int64_t i = 0; i < n; i++) {
+        p[i] += 0.3f * (soma_rng_uniform(&rng) - 0.5f);
+        if (fabsf(p[i]) < 5e-3f) p[i] = p[i] < 0 ? -5e-3f : 5e-3f; /* shunting's kink at 0 */
+    }
+    bool direct = cfg.encoder == SOMA_ENCODE_DIRECT;
+    if (direct) soma_net_set_input_grad(net, dx);
+    soma_batch_stats st;
+    CHECK(soma_net_train_batch(net, x, y, uid, GB, 7, &st) == SOMA_OK);
+    double *ana = malloc(sizeof(double) * (size_t)n);
+    const float *g = soma_net_grads(net, NULL);
+    for (int64_t i = 0; i < n; i++) ana[i] = g[i];
+    double worst = 0;
+    const double h = 1e-3;
+    for (int ti = 0; ti < soma_net_param_count(net); ti++) {
+        const char *name;
+        int64_t off, num;
+        soma_net_param_info(net, ti, &name, &off, &num);
+        if (off >= n) continue; /* running statistics: state, not trained */
+        double dd = 0, na = 0, nn = 0;
+        /* under the sanitizers (-O0, ~10x slower) a few elements per tensor cover every path */
+        const int64_t step = sanitized() && num > 3 ? num / 3 : 1;
+        for (int64_t i = off; i < off + num; i += step) {
+            float keep = p[i];
+            p[i] = keep + (float)h;
+            double lp = batch_loss(net, x, y, uid);
+            p[i] = keep - (float)h;
+            double lm = batch_loss(net, x, y, uid);
+            p[i] = keep;
+            double fd = (lp - lm) / (2 * h);
+            dd += (fd - ana[i]) * (fd - ana[i]), na += ana[i] * ana[i], nn += fd * fd;
+        }
+        double rel = sqrt(dd) / (sqrt(na) + sqrt(nn) + 2e-3 * sqrt((double)num / (double)step));
+        if (sqrt(na) + sqrt(nn) < 1e-7) continue;
+        if (rel > worst) worst = rel;
+        if (rel > 2e-2) fprintf(stderr, "  %s %s: rel err %.3g (|ana| %.3g |fd| %.3g)\n", label, name, rel, sqrt(na), sqrt(nn));
+    }
+    if (direct) {
+        soma_net_set_input_grad(net, NULL);
+        double dd = 0, na = 0, nn = 0;
+        const int64_t step = sanitized() ? GB * M / 3 : 1;
+        for (int64_t i = 0; i < GB * M; i += step) {
+            float keep = x[i];
+            x[i] = keep + (float)h;
+            double lp = batch_loss(net, x, y, uid);
+            x[i] = keep - (float)h;
+            double lm = batch_loss(net, x, y, uid);
+            x[i] = keep;
+            double fd = (lp - lm) / (2 * h);
+            dd += (fd - dx[i]) * (fd - dx[i]), na += (double)dx[i] * dx[i], nn += fd * fd;
+        }
+        double rel = sqrt(dd) / (sqrt(na) + sqrt(nn) + 2e-3 * sqrt((double)(GB * M)));
+        if (rel > worst) worst = rel;
+        if (rel > 2e-2) fprintf(stderr, "  %s input: rel err %.3g\n", label, rel);
+    }
+    free(ana);
+    soma_net_free(net);
+    return worst;
+}
+
+static soma_net_config smooth_cfg(void) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 3;
+    c.chunk = 2; /* 4 samples -> 2 chunks: exercises the workspace sum */
+    c.neuron.smooth_forward = true;
+    c.neuron.theta = 0.5f;
+    c.encoder = SOMA_ENCODE_DIRECT;
+    c.integrate.lambda_init = 0.3f;
+    c.integrate.shunt_scale = 0.5f;
+    c.integrate.shunt_k = 1.5f;
+    return c;
+}
+
+#define GC(spec, cfg, label)                                                                \
+    do {                                                                                    \
+        double w_ = gradcheck(spec, cfg, label);                                            \
+        test_checks_++;                                                                     \
+        if (!(w_ < 2e-2)) {                                                                 \
+            test_failures_++;                                                               \
+            fprintf(stderr, "%s:%d: gradcheck %s (%s): worst rel err %.3g\n", __FILE__, __LINE__, label, spec, w_); \
+        }                                                                                   \
+    } while (0)
+
+TEST(gradcheck_conv_modes) {
+    const soma_integrate_mode modes[] = {SOMA_INTEGRATE_LINEAR, SOMA_INTEGRATE_BILINEAR, SOMA_INTEGRATE_SHUNTING};
+    for (int m = 0; m < 3; m++)
+        for (int enc = 0; enc < 2; enc++) {
+            soma_net_config c = smooth_cfg();
+            c.integrate.mode = modes[m];
+            /* enc 0: real-valued input (direct: the first conv runs once per sample);
+             * enc 1: rate-coded binary input */
+            c.encoder = enc ? SOMA_ENCODE_RATE : SOMA_ENCODE_DIRECT;
+            char label[64];
+            snprintf(label, sizeof label, "conv/%s/%s", soma_integrate_mode_name(modes[m]), enc ? "binary" : "real");
+            GC("1x5x5-2C3-3", c, label);
+            /* a second conv fed by spikes, with the input gradient through the first */
+            snprintf(label, sizeof label, "conv-conv/%s/%s", soma_integrate_mode_name(modes[m]), enc ? "binary" : "real");
+            GC("1x4x4-2C3-2C3p0s1-3", c, label);
+        }
+    soma_net_config c = smooth_cfg();
+    GC("2x7x6-3C3s2p0-3", c, "stride 2, no padding");
+    GC("1x6x6-2C5p2-3", c, "5x5");
+    c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
+    c.integrate.rank = 2;
+    GC("1x5x5-2C3-3", c, "bilinear rank 2");
+    c = smooth_cfg();
+    GC("1x5x5-2C3b-2C3s-3", c, "per-layer modes");
+}
+
+TEST(gradcheck_pooling) {
+    soma_net_config c = smooth_cfg();
+    GC("1x6x6-2C3-P2-3", c, "fused max pool");
+    GC("1x6x6-2C3-A2-3", c, "fused avg pool");
+    GC("1x6x6-2C3-P3-3", c, "fused max pool 3");
+    GC("1x6x6-2C3-MP2-3", c, "standalone max pool");
+    GC("1x6x6-2C3-AP2-3", c, "standalone avg pool");
+    GC("1x6x6-2C3-P2-GAP-3", c, "global average pool");
+    GC("1x6x6-2C3-P2-6-V2", c, "voting");
+    c.integrate.mode = SOMA_INTEGRATE_SHUNTING;
+    GC("1x6x6-2C3-P2-3", c, "shunting + max pool");
+}
+
+TEST(gradcheck_batchnorm) {
+    soma_net_config c = smooth_cfg();
+    GC("1x5x5-2C3-BN-3", c, "BN");
+    GC("1x5x5-2C3-tdBN-P2-3", c, "tdBN + pool");
+    GC("1x5x5-2C3-MPBN-3", c, "MPBN");
+    GC("1x5x5-2C3-2C3-BN-MPBN-3", c, "BN + MPBN after spikes");
+    c.neuron.kind = SOMA_NEURON_PLIF;
+    c.neuron.tau = 2.5f;
+    GC("1x5x5-2C3-BN-2C3-MPBN-3", c, "PLIF + BN / MPBN");
+    c = smooth_cfg();
+    c.neuron.reset = SOMA_RESET_SOFT;
+    GC("1x5x5-2C3-MPBN-3", c, "MPBN soft reset");
+    c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
+    GC("1x5x5-2C3-BN-3", c, "bilinear + BN");
+}
+
+TEST(gradcheck_residual) {
+    soma_net_config c = smooth_cfg();
+    GC("2x4x4-Res2-3", c, "residual identity");
+    GC("2x4x4-Res3s2-3", c, "residual 1x1 shortcut");
+    GC("1x4x4-2C3-Res2tm-3", c, "residual tdBN + MPBN");
+    c.integrate.mode = SOMA_INTEGRATE_SHUNTING;
+    GC("1x4x4-2C3-Res2-3", c, "residual shunting");
+}
+
+/* ---- direct-encoding reuse, determinism ------------------------------------------------- */
+
+static void run_grads(const char *spec, soma_net_config c, int threads, float *grads, float *logits, int64_t *n) {
+    soma_set_threads(threads);
+    soma_net *net = NULL;
+    CHECK(soma_net_create(&net, spec, &c, 3, NULL) == SOMA_OK);
+    if (!net) return;
+    enum { B = 5 };
+    float x[B * 64];
+    int32_t y[B];
+    int64_t uid[B];
+    soma_rng r;
+    soma_rng_seed(&r, 9);
+    for (int i = 0; i < B * 64; i++) x[i] = soma_rng_uniform(&r);
+    for (int b = 0; b < B; b++) y[b] = b % 3, uid[b] = b;
+    CHECK(soma_net_train_batch(net, x, y, uid, B, 1, NULL) == SOMA_OK);
+    memcpy(grads, soma_net_grads(net, n), sizeof(float) * (size_t)*n);
+    CHECK(soma_net_eval_batch(net, x, NULL, uid, B, 1, logits, NULL) == SOMA_OK);
+    soma_net_free(net);
+}
+
+TEST(direct_reuse_matches_plain) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 5, c.chunk = 2, c.encoder = SOMA_ENCODE_DIRECT, c.neuron.theta = 0.4f;
+    static float g1[20000], g2[20000], l1[15], l2[15];
+    for (int m = 0; m < 3; m++) {
+        c.integrate.mode = (soma_integrate_mode)m;
+        int64_t n1 = 0, n2 = 0;
+        /* the first conv is static (computed once); behind a p = 0 dropout it is not */
+        run_grads("1x8x8-4C3-P2-BN-3", c, 1, g1, l1, &n1);
+        run_grads("1x8x8-D0-4C3-P2-BN-3", c, 1, g2, l2, &n2);
+        CHECK(n1 == n2);
+        CHECK(max_rel(l1, l2, 15) < 1e-4);
+        double num = 0, den = 0;
+        for (int64_t i = 0; i < n1; i++) num += (g1[i] - g2[i]) * (double)(g1[i] - g2[i]), den += (double)g2[i] * g2[i];
+        CHECK(sqrt(num) <= 1e-4 * sqrt(den) + 1e-7);
+    }
+}
+
+TEST(threads_bitwise) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 4, c.chunk = 2, c.encoder = SOMA_ENCODE_RATE, c.neuron.theta = 0.3f;
+    static float g1[20000], g2[20000], l1[15], l2[15];
+    int64_t n1 = 0, n2 = 0;
+    run_grads("1x8x8-4C3-BN-P2-4C3-MPBN-A2-3", c, 1, g1, l1, &n1);
+    run_grads("1x8x8-4C3-BN-P2-4C3-MPBN-A2-3", c, 2, g2, l2, &n2);
+    CHECK(n1 == n2 && memcmp(g1, g2, sizeof(float) * (size_t)n1) == 0);
+    CHECK(memcmp(l1, l2, sizeof l1) == 0);
+    soma_set_threads(1);
+}
+
+/* ---- running statistics ----------------------------------------------------------------- */
+
+static const float *tensor(soma_net *net, const char *name, int64_t *num) {
+    for (int i = 0; i < soma_net_param_count(net); i++) {
+        const char *nm;
+        int64_t off;
+        soma_net_param_info(net, i, &nm, &off, num);
+        if (strcmp(nm, name) == 0) return soma_net_params(net, NULL) + off;
+    }
+    return NULL;
+}
+
+TEST(running_statistics) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 3, c.chunk = 4, c.encoder = SOMA_ENCODE_DIRECT, c.readout = SOMA_READOUT_MEMBRANE;
+    soma_net *net = NULL;
+    CHECK(soma_net_create(&net, "1x6x6-2C3-BN-MPBN-P2-Res2m-3", &c, 1, NULL) == SOMA_OK);
+    if (!net) return;
+    int64_t n = 0, np = 0;
+    soma_net_params(net, &np);
+    const float *rm = tensor(net, "l0.bn0.running_mean", &n), *rv = tensor(net, "l0.bn0.running_var", &n);
+    const float *mv = tensor(net, "l1.b.mpbn.running_var", &n);
+    CHECK(rm && rv && mv && n == 2);
+    CHECK(rm && rm - soma_net_params(net, NULL) >= np); /* state lives after the parameters */
+    if (!rm || !rv || !mv) {
+        soma_net_free(net);
+        return;
+    }
+    CHECK(rm[0] == 0 && rv[0] == 1 && mv[1] == 1);
+    float x[8 * 36], logits_a[8 * 3], logits_b[8 * 3];
+    int32_t y[8];
+    int64_t uid[8];
+    for (int i = 0; i < 8 * 36; i++) x[i] = (float)((i * 37) % 11) / 10.0f;
+    for (int b = 0; b < 8; b++) y[b] = b % 3, uid[b] = b;
+    CHECK(soma_net_eval_batch(net, x, NULL, uid, 8, 1, logits_a, NULL) == SOMA_OK);
+    CHECK(soma_net_train_batch(net, x, y, uid, 8, 1, NULL) == SOMA_OK);
+    CHECK(rm[0] != 0 && rv[0] != 1 && mv[1] != 1);
+    /* one batch of two chunks: running = 0.9·init + 0.1·(mean of the chunk statistics) */
+    CHECK(fabsf(rm[0]) < 10 && rv[0] > 0.9f * 1.0f);
+    /* inference uses them: logits change; a checkpoint keeps them */
+    CHECK(soma_net_eval_batch(net, x, NULL, uid, 8, 1, logits_b, NULL) == SOMA_OK);
+    CHECK(memcmp(logits_a, logits_b, sizeof logits_a) != 0);
+    char path[] = "/tmp/soma_test_conv_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd >= 0) close(fd);
+    soma_error e = {0};
+    CHECK(soma_net_save(net, NULL, path, &e) == SOMA_OK);
+    soma_net *back = NULL;
+    CHECK(soma_net_load(&back, NULL, path, &e) == SOMA_OK);
+    if (back) {
+        const float *rm2 = tensor(back, "l0.bn0.running_mean", &n);
+        CHECK(rm2 && rm2[0] == rm[0] && rm2[1] == rm[1]);
+        float logits_c[8 * 3];
+        CHECK(soma_net_eval_batch(back, x, NULL, uid, 8, 1, logits_c, NULL) == SOMA_OK);
+        CHECK(memcmp(logits_b, logits_c, sizeof logits_b) == 0);
+        soma_net_free(back);
+    }
+    unlink(path);
+    soma_net_free(net);
+}
+
+/* ---- the notation ----------------------------------------------------------------------- */
+
+TEST(notation) {
+    soma_net_config c = soma_net_default_config();
+    soma_net *net = NULL;
+    soma_error e = {0};
+    CHECK(soma_net_create(&net, "1x28x28-32C3-P2-32C3-P2-128-10", &c, 1, &e) == SOMA_OK);
+    if (net) {
+        CHECK(soma_net_layer_count(net) == 4);
+        CHECK(soma_net_input_dim(net) == 784 && soma_net_output_dim(net) == 10);
+        CHECK(strstr(soma_net_layer_desc(net, 0), "32x14x14") != NULL);
+        CHECK(strstr(soma_net_layer_desc(net, 1), "32x7x7") != NULL);
+        CHECK(strstr(soma_net_layer_desc(net, 2), "1568->128") != NULL);
+        soma_net_free(net);
+    }
+    /* PLIF-Net (CIFAR-10) and an MPBN ResNet stage parse and build */
+    c.T = 2;
+    CHECK(soma_net_create(&net, "3x32x32-16C3-BN-16C3-BN-MP2-16C3-BN-MP2-D0.5-64-20-V10", &c, 1, &e) == SOMA_OK);
+    soma_net_free(net);
+    CHECK(soma_net_create(&net, "3x32x32-8C3-BN-MPBN-Res8m-Res16s2m-GAP-10", &c, 1, &e) == SOMA_OK);
+    if (net) CHECK(strstr(soma_net_layer_desc(net, 2), "16x16x16") != NULL);
+    soma_net_free(net);
+    CHECK(soma_net_create(&net, "1x28x28-16C5s2p0b-A2-10", &c, 1, &e) == SOMA_OK);
+    if (net) CHECK(strstr(soma_net_layer_desc(net, 0), "bilinear") && strstr(soma_net_layer_desc(net, 0), "16x6x6"));
+    soma_net_free(net);
+    /* bad specs: each message names the problem */
+    static const char *const bad[][2] = {
+        {"784-32C3-10", "needs an image"},
+        {"1x28-32C3-10", "first token"},
+        {"1x28x28-32C-10", "<channels>C<kernel>"},
+        {"1x28x28-32C3q-10", "unknown conv suffix"},
+        {"1x28x28-BN-10", "must follow a conv"},
+        {"1x28x28-100-MPBN-10", "must follow a conv"},
+        {"1x4x4-2C3-P8-10", "does not fit"},
+        {"1x28x28-32C3-P0-10", "pooling is"},
+        {"1x28x28-100-P2-10", "needs an image"},
+        {"1x28x28-30-V7", "do not divide"},
+        {"1x28x28-Res-10", "residual block is"},
+        {"1x28x28-32C3-BN-BN-BN-BN-BN-10", "at most"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&e, 0, sizeof e);
+        net = NULL;
+        int rc = soma_net_create(&net, bad[i][0], &c, 1, &e);
+        CHECK(rc != SOMA_OK && net == NULL);
+        if (!strstr(e.msg, bad[i][1])) fprintf(stderr, "  spec %s: message \"%s\"\n", bad[i][0], e.msg);
+        CHECK_MSG(e, bad[i][1]);
+        soma_net_free(net);
+    }
+}
+
+#define RUN_T(name)                                                                         \
+    do {                                                                                    \
+        double t0_ = soma_now();                                                            \
+        RUN(name);                                                                          \
+        if (getenv("SOMA_TEST_TIMES")) printf("  %.2f s\n", soma_now() - t0_);             \
+    } while (0)
+
+int main(void) {
+    /* tiny nets: one thread (OpenMP's fork/join costs more than the work; a loaded machine
+     * makes it far worse). threads_bitwise runs its own 2-thread case. */
+    soma_set_threads(1);
+    RUN_T(conv_fast_matches_reference);
+    RUN_T(pool_kernels);
+    RUN_T(notation);
+    RUN_T(gradcheck_conv_modes);
+    RUN_T(gradcheck_pooling);
+    RUN_T(gradcheck_batchnorm);
+    RUN_T(gradcheck_residual);
+    RUN_T(direct_reuse_matches_plain);
+    RUN_T(threads_bitwise);
+    RUN_T(running_statistics);
+    return test_report("test_conv");
+}
