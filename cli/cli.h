@@ -54,6 +54,11 @@ const char *cli_cache_dir(void);
  * thesis's "32C3-P2-32C3-P2-128-10") gets "CxHxW-" of the data in front; a spec that starts
  * with its input size ("784-100-10", "1x28x28-32C3-...") is returned as it is. */
 const char *cli_net_spec(char *buf, size_t n, const char *spec, int c, int h, int w);
+/* Frames per sample the event datasets (nmnist, cifar10dvs) are binned into (default 10). */
+void cli_set_event_frames(int T);
+/* Whether a dataset name has a training and a test split of its own ("cifar10:DIR" does;
+ * "csv:FILE" does not). */
+bool cli_dataset_has_splits(const char *name);
 
 /* ---- output ------------------------------------------------------------------------------- */
 

@@ -46,7 +46,7 @@ int cmd_bench(int argc, char **argv) {
     char spec[1200]; /* both inputs are 28x28 images: "32C3-P2-..." gets 1x28x28 in front */
     int rc = soma_net_create(&net, cli_net_spec(spec, sizeof spec, netspec, 1, 28, 28), &cfg, seed, &err);
     if (rc) goto fail;
-    const int64_t M = soma_net_input_dim(net), C = soma_net_output_dim(net);
+    const int64_t M = soma_net_sample_dim(net), C = soma_net_output_dim(net);
     x = soma_malloc((size_t)(batch * M) * sizeof *x);
     y = soma_malloc((size_t)batch * sizeof *y);
     uid = soma_malloc((size_t)batch * sizeof *uid);

@@ -105,6 +105,13 @@ static void rec_progress(const soma_progress *p, void *user) {
     fflush(stderr);
 }
 
+static void rec_epoch(int epoch, double loss, double val, void *user) {
+    const soma_rec_train_options *o = user;
+    fprintf(stderr, "epoch %d: train loss %.4f", epoch + 1, loss);
+    if (val == val) fprintf(stderr, ", validation %s %.4f", o->loss == SOMA_REC_LOSS_MSE ? "RMSE" : "HR@10", val);
+    fputc('\n', stderr);
+}
+
 /* ---- JSON string output ------------------------------------------------------------------- */
 
 static void jstr(FILE *f, const char *s) {
@@ -133,7 +140,7 @@ static void genre_list(char *out, size_t cap, const soma_rec_model *m, uint32_t 
 typedef struct rec_args {
     const char *data, *split, *task, *model, *neuron, *dynamics, *reset, *surrogate, *readout, *ablation;
     const char *fields, *loss, *optim, *schedule, *save, *load;
-    double alpha, tau, theta, v_reset, slope, lambda_init, v_scale, shunt_k, shunt_scale, init_std;
+    double alpha, tau, theta, v_reset, slope, lambda_init, v_scale, shunt_k, shunt_scale, init_std, dropout;
     double lr, lr_min, wd, reg, reg_linear, val_fraction, clip, momentum, ema;
     int T, width, depth, rank, fm_k, detach_reset, lambda_per_neuron, no_first_order, epochs, batch, patience;
     int negatives, eval_negatives, threads, json, quiet, spare;
@@ -172,6 +179,7 @@ static int train_table(rec_args *a, cli_opt *t) {
     ADD("--width", NULL, OPT_INT, &a->width, "neurons per spiking layer", 1, 4096);
     ADD("--depth", NULL, OPT_INT, &a->depth, "spiking layers", 1, 4);
     ADD("--readout", NULL, OPT_STR, &a->readout, "rate | membrane", 1, 0);
+    ADD("--dropout", NULL, OPT_FLOAT, &a->dropout, "SNN: drop last-layer neurons from the readout while training", 0, 0.95);
     ADD("--no-first-order", NULL, OPT_FLAG, &a->no_first_order, "SNN: no w0 + sum w_k x_k term in the score", 1, 0);
     ADD("--alpha", NULL, OPT_FLOAT, &a->alpha, "LIF decay alpha", 0, 1);
     ADD("--tau", NULL, OPT_FLOAT, &a->tau, "tau of lif-tau", 1.0001, 1e6);
@@ -247,7 +255,7 @@ static int make_config(const rec_args *a, soma_rec_config *c, soma_rec_train_opt
     if (f < 0) return bad("--fields", a->fields, "all, ids, or a comma list of field names");
     c->fields = (uint32_t)f;
     c->T = a->T, c->width = a->width, c->depth = a->depth, c->fm_k = a->fm_k;
-    c->first_order = !a->no_first_order, c->init_std = (float)a->init_std;
+    c->first_order = !a->no_first_order, c->init_std = (float)a->init_std, c->dropout = (float)a->dropout;
     c->spare_users = c->spare_movies = a->spare;
     c->neuron.alpha = (float)a->alpha, c->neuron.tau = (float)a->tau, c->neuron.theta = (float)a->theta;
     c->neuron.v_reset = (float)a->v_reset, c->neuron.slope = (float)a->slope, c->neuron.detach_reset = a->detach_reset;
@@ -307,7 +315,7 @@ static int rec_train(int argc, char **argv) {
     soma_rec_train_options o;
     if (make_config(&a, &cfg, &o)) return 2;
     soma_set_threads(a.threads);
-    if (!a.quiet) o.progress = rec_progress;
+    if (!a.quiet) o.progress = rec_progress, o.on_epoch = rec_epoch, o.user = &o;
     soma_error err = {0};
     char dir[4096];
     soma_rec_data d = {0};

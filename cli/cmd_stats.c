@@ -148,6 +148,11 @@ int cmd_stats(int argc, char **argv) {
         printf("per sample; rate = spikes per neuron per step; SOPs = input spikes x fan-out (all stacked weight sets);\n"
                "energy at %.3g pJ per accumulate and %.3g pJ per multiply-accumulate\n\n", e_ac, e_mac);
         print_table(&st, stdout);
+        for (int i = 0; i < st.n_layers; i++)
+            if (st.layer[i].kind == SOMA_LAYER_OTHER) {
+                printf("(layer %d and other non-dense layers: firing rates only; their operations are not counted yet)\n", i);
+                break;
+            }
         printf("\nper sample: SNN %.3f µJ (synaptic operations alone %.3f µJ) vs equivalent ANN %.3f µJ (%.3gM MACs): ratio %.2f\n",
                tot->energy_pj / 1e6, tot->syn_energy_pj / 1e6, tot->ann_energy_pj / 1e6, tot->ann_macs / 1e6,
                tot->ann_energy_pj > 0 ? tot->energy_pj / tot->ann_energy_pj : NAN);

@@ -16,7 +16,7 @@ static int load_sets(const train_args *a, soma_dataset *tr, soma_dataset *te, so
     int rc = cli_load_dataset(tr, a->data, true, cache, err);
     if (rc) return rc;
     const char *tn = a->test_data ? a->test_data : a->data;
-    bool named = strchr(tn, ':') == NULL;
+    bool named = strchr(tn, ':') == NULL || cli_dataset_has_splits(tn);
     if (!a->test_data && !named) return soma_fail(err, SOMA_E_ARG, "give --test-data for '%s'", a->data);
     rc = cli_load_dataset(te, tn, !named, cache, err);
     if (rc) return rc;
@@ -108,6 +108,7 @@ int cmd_train(int argc, char **argv) {
     t[n++] = (cli_opt){"--metrics-every", NULL, OPT_INT, &a.metrics_every, "also log training loss/accuracy every N batches (0 = off)", 0, 1e9};
     t[n++] = (cli_opt){"--max-train", NULL, OPT_INT, &a.max_train, "use the first N training samples", 0, 1e9};
     t[n++] = (cli_opt){"--max-test", NULL, OPT_INT, &a.max_test, "use the first N test samples", 0, 1e9};
+    t[n++] = (cli_opt){"--eval-batch", NULL, OPT_INT, &a.eval_batch, "batch size of the test-set evaluation (memory grows with it)", 1, 65536};
     t[n++] = (cli_opt){"--json", NULL, OPT_FLAG, &a.json, "print the final numbers as one JSON object", 1, 0};
     t[n++] = (cli_opt){"--quiet", "-q", OPT_FLAG, &a.quiet, "no progress bar", 1, 0};
     t[n] = (cli_opt){0};
@@ -128,6 +129,7 @@ int cmd_train(int argc, char **argv) {
     soma_dataset tr = {0}, te = {0};
     soma_net *net = NULL;
     soma_optim *opt = NULL;
+    cli_set_event_frames(a.n.T); /* event datasets are binned into T frames */
     int rc = load_sets(&a, &tr, &te, &err);
     if (rc) goto fail;
     if (a.resume) {
@@ -184,6 +186,8 @@ int cmd_train(int argc, char **argv) {
                 json_num(&j, "test_loss", ev.loss);
                 json_num(&j, "test_accuracy", ev.accuracy);
                 json_num(&j, "train_samples_per_s", er.samples_per_s);
+                json_num(&j, "train_seconds", er.seconds);
+                json_num(&j, "test_seconds", ev.seconds);
                 json_arr(&j, "firing_rate", ev.firing_rate, ev.n_layers);
                 json_end(&j);
                 fclose(mf);
@@ -204,7 +208,8 @@ int cmd_train(int argc, char **argv) {
         json_num(&j, "best_test_accuracy", best);
         json_num(&j, "test_loss", ev.loss);
         json_num(&j, "train_accuracy", er.accuracy);
-        json_num(&j, "train_samples_per_s", er.samples_per_s);
+        /* over the whole run, not the last epoch: a shared machine's load varies */
+        json_num(&j, "train_samples_per_s", train_time > 0 ? (double)tr.n * a.epochs / train_time : 0);
         json_num(&j, "test_samples_per_s", ev.samples_per_s);
         json_num(&j, "train_seconds", train_time);
         json_num(&j, "peak_rss_mb", (double)soma_peak_rss() / 1048576.0);
@@ -256,7 +261,8 @@ int cmd_eval(int argc, char **argv) {
     soma_dataset d = {0};
     soma_eval_result ev = {0};
     int rc = soma_net_load(&net, NULL, model, &err);
-    if (!rc) rc = cli_load_dataset(&d, data, strchr(data, ':') != NULL, cli_cache_dir(), &err);
+    if (!rc) cli_set_event_frames(soma_net_config_of(net)->T); /* event data: the model's T */
+    if (!rc) rc = cli_load_dataset(&d, data, !cli_dataset_has_splits(data), cli_cache_dir(), &err);
     if (!rc && max_test > 0 && max_test < d.n) {
         soma_dataset s;
         if (!(rc = soma_dataset_slice(&s, &d, 0, max_test, &err))) soma_dataset_free(&d), d = s;

@@ -117,7 +117,7 @@ void net_opts_table(net_opts *o, cli_opt *t, int *n) {
     ADD("--detach-reset", NULL, OPT_FLAG, &o->detach_reset, "drop the reset from the gradient", 1, 0);
     ADD("--surrogate", NULL, OPT_STR, &o->surrogate, "sigmoid | atan | fast-sigmoid | triangle | rect | exp", 1, 0);
     ADD("--slope", NULL, OPT_FLOAT, &o->slope, "surrogate slope (0 = its default)", 0, 1e6);
-    ADD("--encoder", NULL, OPT_STR, &o->encoder, "rate | latency | direct", 1, 0);
+    ADD("--encoder", NULL, OPT_STR, &o->encoder, "rate | latency | direct | frames (event data)", 1, 0);
     ADD("--readout", NULL, OPT_STR, &o->readout, "rate (spiking output) | membrane", 1, 0);
     ADD("--loss", NULL, OPT_STR, &o->loss, "ce | mse", 1, 0);
     ADD("--logit-scale", NULL, OPT_FLOAT, &o->logit_scale, "CE on scale*readout (T = spike counts)", 1e-6, 1e6);
@@ -148,7 +148,7 @@ int net_opts_config(const net_opts *o, soma_net_config *c) {
     c->neuron.reset = (soma_reset)v;
     if ((v = soma_surrogate_parse(o->surrogate)) < 0) return bad("--surrogate", o->surrogate, "sigmoid, atan, fast-sigmoid, triangle, rect, exp");
     c->neuron.surrogate = (soma_surrogate)v;
-    if ((v = soma_encoder_parse(o->encoder)) < 0) return bad("--encoder", o->encoder, "rate, latency, direct");
+    if ((v = soma_encoder_parse(o->encoder)) < 0) return bad("--encoder", o->encoder, "rate, latency, direct, frames");
     c->encoder = (soma_encoder)v;
     if ((v = soma_readout_parse(o->readout)) < 0) return bad("--readout", o->readout, "rate, membrane");
     c->readout = (soma_readout)v;

@@ -3,6 +3,10 @@
 # Set SOMA_NO_APT=1 to only report what is missing.
 set -eu
 need=(build-essential pkg-config libopenblas-dev zlib1g-dev dataset-fashion-mnist)
+# the movie web site (web/): HTTP, storage, crypto, JSON, images; wrk for bench/web_load.sh;
+# Chromium (+ node/npm for playwright-core) for the browser test tests/web/e2e.sh
+need+=(libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libpng-dev libjpeg-dev wrk chromium)
+command -v npm >/dev/null || need+=(nodejs npm)
 [ "${SOMA_WITH_TORCH:-0}" = 1 ] && need+=(python3-torch time)
 missing=()
 for p in "${need[@]}"; do

@@ -133,7 +133,7 @@ static double gradcheck(const char *spec, soma_net_config cfg, const char *label
         fprintf(stderr, "%s: create failed: %s\n", label, err.msg);
         return 1;
     }
-    const int64_t M = soma_net_input_dim(net), C = soma_net_output_dim(net);
+    const int64_t M = soma_net_sample_dim(net), C = soma_net_output_dim(net); /* floats per sample */
     if (M > MAXM) {
         soma_net_free(net);
         return 1;
@@ -344,6 +344,38 @@ TEST(threads_bitwise) {
     soma_set_threads(1);
 }
 
+/* Event data: a row of T frames. Frames that all equal x must give what direct encoding of x
+ * gives (which takes the static path), and the gradients must check. */
+TEST(frames_encoder) {
+    soma_net_config c = soma_net_default_config();
+    c.T = 3, c.chunk = 2, c.neuron.theta = 0.4f;
+    enum { B = 3, M = 2 * 5 * 5 };
+    float x[B * M], xf[B * 3 * M], l1[B * 3], l2[B * 3];
+    int32_t y[B] = {0, 1, 2};
+    int64_t uid[B] = {1, 2, 3};
+    soma_rng r;
+    soma_rng_seed(&r, 4);
+    for (int i = 0; i < B * M; i++) x[i] = soma_rng_uniform(&r);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < 3; t++) memcpy(xf + (b * 3 + t) * M, x + b * M, sizeof(float) * M);
+    soma_net *nd = NULL, *nf = NULL;
+    c.encoder = SOMA_ENCODE_DIRECT;
+    CHECK(soma_net_create(&nd, "2x5x5-3C3-P2-3", &c, 8, NULL) == SOMA_OK);
+    c.encoder = SOMA_ENCODE_FRAMES;
+    CHECK(soma_net_create(&nf, "2x5x5-3C3-P2-3", &c, 8, NULL) == SOMA_OK);
+    if (nd && nf) {
+        CHECK(soma_net_sample_dim(nf) == 3 * M && soma_net_sample_dim(nd) == M);
+        CHECK(soma_net_eval_batch(nd, x, y, uid, B, 1, l1, NULL) == SOMA_OK);
+        CHECK(soma_net_eval_batch(nf, xf, y, uid, B, 1, l2, NULL) == SOMA_OK);
+        CHECK(max_rel(l1, l2, B * 3) < 1e-5);
+    }
+    soma_net_free(nd);
+    soma_net_free(nf);
+    c = smooth_cfg();
+    c.encoder = SOMA_ENCODE_FRAMES;
+    GC("2x4x4-2C3-3", c, "frames");
+}
+
 /* ---- running statistics ----------------------------------------------------------------- */
 
 static const float *tensor(soma_net *net, const char *name, int64_t *num) {
@@ -478,5 +510,6 @@ int main(void) {
     RUN_T(direct_reuse_matches_plain);
     RUN_T(threads_bitwise);
     RUN_T(running_statistics);
+    RUN_T(frames_encoder);
     return test_report("test_conv");
 }

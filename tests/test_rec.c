@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static bool sanitized;
@@ -294,6 +295,7 @@ static double gradcheck_model(const soma_rec_data *d, soma_rec_config cfg, const
     rec_batch b;
     CHECK(m->ops->ws_create(&ws, m, R) == SOMA_OK);
     CHECK(rec_batch_init(&b, R, m->L.cap) == SOMA_OK);
+    ws->train = cfg.dropout > 0, ws->drop_seed = 99; /* a fixed dropout mask */
     for (int r = 0; r < R; r++) rec_batch_set(&b, m, r, &m->users[r + 1], &m->movies[2 * r + 1]);
     b.rows = R;
     soma_rng rng;
@@ -352,20 +354,23 @@ static double gradcheck_model(const soma_rec_data *d, soma_rec_config cfg, const
 TEST(model_gradcheck) {
     soma_rec_data d;
     CHECK(load_synth(&d, "grad", 8, 10, 5) == SOMA_OK);
-    struct { soma_rec_kind kind; soma_integrate_mode mode; soma_readout ro; int depth; bool fo; const char *label; } cases[] = {
-        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 1, true, "snn bilinear rate"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_LINEAR, SOMA_READOUT_RATE, 1, true, "snn linear rate"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_SHUNTING, SOMA_READOUT_RATE, 1, false, "snn shunting rate"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_MEMBRANE, 1, true, "snn bilinear membrane"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 2, true, "snn bilinear depth 2"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_SHUNTING, SOMA_READOUT_MEMBRANE, 2, false, "snn shunting depth 2 membrane"},
-        {SOMA_REC_FM, 0, 0, 1, true, "fm"},
-        {SOMA_REC_BIAS, 0, 0, 1, true, "bias"},
+    struct { soma_rec_kind kind; soma_integrate_mode mode; soma_readout ro; int depth; bool fo; const char *label; float drop; } cases[] = {
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 1, true, "snn bilinear rate dropout", 0.4f},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_MEMBRANE, 2, true, "snn bilinear membrane dropout", 0.4f},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 1, true, "snn bilinear rate", 0.0f},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_LINEAR, SOMA_READOUT_RATE, 1, true, "snn linear rate", 0.0f},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_SHUNTING, SOMA_READOUT_RATE, 1, false, "snn shunting rate", 0.0f},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_MEMBRANE, 1, true, "snn bilinear membrane", 0.0f},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 2, true, "snn bilinear depth 2", 0.0f},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_SHUNTING, SOMA_READOUT_MEMBRANE, 2, false, "snn shunting depth 2 membrane", 0.0f},
+        {SOMA_REC_FM, 0, 0, 1, true, "fm", 0.0f},
+        {SOMA_REC_BIAS, 0, 0, 1, true, "bias", 0.0f},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         soma_rec_config c = soma_rec_default_config();
         c.kind = cases[i].kind, c.integrate.mode = cases[i].mode, c.readout = cases[i].ro, c.depth = cases[i].depth;
         c.first_order = cases[i].fo, c.width = 4, c.T = 4, c.fm_k = 3, c.spare_users = c.spare_movies = 2;
+        c.dropout = cases[i].drop;
         c.integrate.rank = 2, c.integrate.v_scale = 0.5f, c.init_std = 0.5f, c.integrate.shunt_scale = 0.5f;
         c.neuron.smooth_forward = true; /* the spike is the surrogate's primitive: BPTT is exact */
         c.neuron.theta = 0.5f;
@@ -864,8 +869,60 @@ TEST(training_beats_bias_movielens_subset) {
     soma_rec_data_free(&d);
 }
 
-int main(void) {
+/* ---- the command-line tool ---------------------------------------------------------------------- */
+
+static char soma_bin[512];
+
+/* Runs a shell command; returns its exit status and the first bytes of its stdout in out. */
+static int run_cmd(const char *cmd, char *out, size_t cap) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(cli_rec) {
+    if (access(soma_bin, X_OK) != 0) {
+        printf("  skipped (no %s)\n", soma_bin);
+        return;
+    }
+    char dir[512], cmd[2048], out[4096], model[600];
+    make_dir(dir, sizeof dir, "cli");
+    write_ml100k(dir, 40, 30, 10, 21);
+    snprintf(model, sizeof model, "%s/cli.soma", tmpdir);
+    snprintf(cmd, sizeof cmd, "%s rec train --data %s --split random --model snn --width 8 --epochs 2 --save %s --json -q 2>&1",
+             soma_bin, dir, model);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0);
+    CHECK(strstr(out, "\"rmse\":") != NULL && strstr(out, "test RMSE") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec eval --model %s --data %s --split random --json 2>&1", soma_bin, model, dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "\"mae\":") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec recommend --model %s --data %s --user 3 -k 4 --json 2>&1", soma_bin, model, dir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "\"rank\":4") != NULL && strstr(out, "\"title\":\"Movie ") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec recommend --model %s --gender F --age 30 --genres Comedy,Drama -k 3 2>&1", soma_bin, model);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "a new user") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec recommend --model %s --genres Cartoon 2>&1", soma_bin, model);
+    CHECK(run_cmd(cmd, out, sizeof out) == 1 && strstr(out, "unknown genre") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec train --frobnicate 2>&1", soma_bin);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "unknown option") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec train --model quantum 2>&1", soma_bin);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2 && strstr(out, "unknown --model") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec train --data %s/nowhere -q 2>&1", soma_bin, tmpdir);
+    CHECK(run_cmd(cmd, out, sizeof out) == 1 && strstr(out, "not found") != NULL);
+    snprintf(cmd, sizeof cmd, "%s rec frobnicate 2>&1", soma_bin);
+    CHECK(run_cmd(cmd, out, sizeof out) == 2);
+    snprintf(cmd, sizeof cmd, "%s rec --help 2>&1", soma_bin);
+    CHECK(run_cmd(cmd, out, sizeof out) == 0 && strstr(out, "recommend") != NULL);
+}
+
+int main(int argc, char **argv) {
     sanitized = getenv("SOMA_SANITIZED") != NULL;
+    /* the tool sits next to the tests folder: BUILD/tests/test_rec -> BUILD/soma */
+    snprintf(soma_bin, sizeof soma_bin, "%s", argc > 0 ? argv[0] : "");
+    char *slash = strrchr(soma_bin, '/');
+    if (slash) snprintf(slash, sizeof soma_bin - (size_t)(slash - soma_bin), "/../soma");
+    else snprintf(soma_bin, sizeof soma_bin, "../soma");
     snprintf(tmpdir, sizeof tmpdir, "/tmp/soma_test_rec.%d", (int)getpid());
     mkdir(tmpdir, 0700);
     RUN(sparse_kernels_match_reference);
@@ -881,6 +938,7 @@ int main(void) {
     RUN(online_update);
     RUN(training_beats_bias_synthetic);
     RUN(training_beats_bias_movielens_subset);
+    RUN(cli_rec);
     rm_dir(tmpdir);
     return test_report("test_rec");
 }

@@ -322,6 +322,81 @@ TEST(plots_of_a_trace) {
     soma_net_free(net);
 }
 
+/* ---- the command-line verbs, end to end ------------------------------------------------------ */
+
+static char soma_bin[512];
+
+static int run(const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", soma_bin, args, path_of("cli.out"), path_of("cli.err"));
+    int rc = system(cmd);
+    return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+static bool file_has(const char *path, const char *needle) {
+    char *s = slurp(path);
+    bool ok = s && strstr(s, needle);
+    if (!ok) fprintf(stderr, "  %s lacks \"%s\": %.300s\n", path, needle, s ? s : "(missing)");
+    free(s);
+    return ok;
+}
+
+TEST(cli_verbs) {
+    if (access(soma_bin, X_OK) != 0) {
+        printf("  SKIP: no %s (make cli)\n", soma_bin);
+        return;
+    }
+    /* a small CSV problem: the class is the largest of 4 features */
+    FILE *f = fopen(path_of("d.csv"), "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    soma_rng r;
+    soma_rng_seed(&r, 3);
+    for (int i = 0; i < 300; i++) {
+        float v[4];
+        int best = 0;
+        for (int j = 0; j < 4; j++) v[j] = soma_rng_uniform(&r), best = v[j] > v[best] ? j : best;
+        fprintf(f, "%.3f,%.3f,%.3f,%.3f,%d\n", v[0], v[1], v[2], v[3], best);
+    }
+    fclose(f);
+    char a[1400], data[300];
+    snprintf(data, sizeof data, "%s", path_of("d.csv")); /* path_of's buffers rotate */
+    snprintf(a, sizeof a, "train --data csv:%s --test-data csv:%s --net 4-12b-4 -T 4 --epochs 2 --batch 30 --lr 0.01 "
+             "--quiet --metrics %s --metrics-every 3 --save %s", data, data, path_of("run.jsonl"), path_of("m.soma"));
+    CHECK(run(a) == 0);
+    CHECK(file_has(path_of("run.jsonl"), "\"type\":\"step\""));
+    CHECK(file_has(path_of("run.jsonl"), "\"type\":\"epoch\",\"epoch\":2,\"step\":20"));
+    snprintf(a, sizeof a, "plot raster %s --data csv:%s --sample 3 --out %s", path_of("m.soma"), data, path_of("c1.svg"));
+    CHECK(run(a) == 0 && file_has(path_of("c1.svg"), "class=\"spikes\""));
+    snprintf(a, sizeof a, "plot membrane --model %s --data csv:%s --neurons 0,2 --out %s", path_of("m.soma"), data, path_of("c2.svg"));
+    CHECK(run(a) == 0 && file_has(path_of("c2.svg"), "neuron 2"));
+    snprintf(a, sizeof a, "plot rates %s --data csv:%s --bins 5 --out %s", path_of("m.soma"), data, path_of("c3.svg"));
+    CHECK(run(a) == 0 && file_has(path_of("c3.svg"), "class=\"bar\""));
+    snprintf(a, sizeof a, "plot curves --metrics %s --out %s", path_of("run.jsonl"), path_of("c4.svg"));
+    CHECK(run(a) == 0 && file_has(path_of("c4.svg"), "accuracy (%)"));
+    snprintf(a, sizeof a, "stats %s --data csv:%s --json", path_of("m.soma"), data);
+    CHECK(run(a) == 0 && file_has(path_of("cli.out"), "\"total_sops\""));
+    snprintf(a, sizeof a, "stats %s --data csv:%s", path_of("m.soma"), data);
+    CHECK(run(a) == 0 && file_has(path_of("cli.out"), "equivalent ANN"));
+    snprintf(a, sizeof a, "export %s --c %s/exp/sub --name tiny --int8 --data csv:%s --json", path_of("m.soma"), dir, data);
+    CHECK(run(a) == 0 && file_has(path_of("cli.out"), "\"accuracy_change\""));
+    CHECK(file_has(path_of("exp/sub/tiny.h"), "tiny_step(tiny_state *st, const float *in, float *out)"));
+    /* usage errors: exit 2 with a message */
+    CHECK(run("plot") == 2 && file_has(path_of("cli.err"), "raster, membrane, rates or curves"));
+    CHECK(run("plot raster --out x.svg") == 2 && file_has(path_of("cli.err"), "a model"));
+    CHECK(run("plot curves --out x.svg") == 2 && file_has(path_of("cli.err"), "--metrics"));
+    CHECK(run("plot rates m.soma --bins 0 --out x.svg") == 2);
+    CHECK(run("stats") == 2);
+    CHECK(run("export m.soma") == 2 && file_has(path_of("cli.err"), "--c"));
+    CHECK(run("export m.soma --c out --frobnicate") == 2);
+    snprintf(a, sizeof a, "export %s --c %s --name 1bad", path_of("m.soma"), dir);
+    CHECK(run(a) == 1 && file_has(path_of("cli.err"), "C identifier"));
+    snprintf(a, sizeof a, "plot raster %s --data csv:%s --sample 99999 --out %s", path_of("m.soma"), data, path_of("x.svg"));
+    CHECK(run(a) == 1 && file_has(path_of("cli.err"), "--sample"));
+    snprintf(a, sizeof a, "plot curves --metrics %s --out %s", path_of("d.csv"), path_of("x.svg"));
+    CHECK(run(a) == 1);
+}
+
 /* ---- headless Chromium ----------------------------------------------------------------------- */
 
 static int sh(const char *cmd) {
@@ -452,11 +527,16 @@ int main(int argc, char **argv) {
     if (slash) *slash = '\0', slash = strrchr(artefacts, '/');
     if (slash) snprintf(slash, sizeof artefacts - (size_t)(slash - artefacts), "/artefacts");
     else snprintf(artefacts, sizeof artefacts, "artefacts");
+    /* and the tool is <build>/soma */
+    snprintf(soma_bin, sizeof soma_bin, "%s", artefacts);
+    slash = strrchr(soma_bin, '/');
+    snprintf(slash ? slash + 1 : soma_bin, sizeof soma_bin - (size_t)(slash ? slash + 1 - soma_bin : 0), "soma");
     RUN(raster);
     RUN(membrane);
     RUN(rates);
     RUN(metrics_log_and_curves);
     RUN(plots_of_a_trace);
+    RUN(cli_verbs);
     RUN(in_headless_chromium);
     int rc = test_report("test_viz");
     if (rc == 0) {

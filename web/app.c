@@ -249,6 +249,7 @@ int web_app_init(web_app *app, const web_config *cfg) {
     if (cfg->access_log[0] && strcmp(cfg->access_log, "-")) {
         app->log_file = fopen(cfg->access_log, "a");
         if (!app->log_file) { web_log("cannot open %s", cfg->access_log); goto fail; }
+        setvbuf(app->log_file, NULL, _IOLBF, 0); /* whole lines, at once (tail -f) */
     }
     web_log("ready: %lld movies, %lld users, %lld ratings; model %s",
             (long long)web_db_count(db, "movies"), (long long)web_db_count(db, "users"),

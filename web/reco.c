@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 
 /* Online update: SGD steps, learning rate and L2 for one new rating. */
-#define UPDATE_STEPS 8
-#define UPDATE_LR 0.05f
+#define UPDATE_STEPS 4
+#define UPDATE_LR 0.1f
 #define UPDATE_REG 1e-4f
 
 typedef struct scorer_node {

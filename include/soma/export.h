@@ -70,7 +70,7 @@ typedef struct soma_export_info {
     int64_t source_bytes;  /* .c + .h */
     int64_t weight_bytes;  /* const data (weights, biases, scales) */
     int64_t state_bytes;   /* the state struct, i.e. the RAM a running net needs besides the
-                              stack (a few locals), assuming 4-byte floats and no padding */
+                              stack (a few locals): sizeof(NAME_state) on LP64 targets */
     int64_t n_weights;     /* weight values */
 } soma_export_info;
 

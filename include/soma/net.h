@@ -8,6 +8,15 @@
  *   NR (e.g. 64R)      a recurrent spiking layer: i_t = W_in·x_t + W_rec·s_{t−1} + b
  *                      (may carry a mode suffix too: 64Rb)
  *   Dp (e.g. D0.2)     dropout with drop probability p, one mask per sample for all T steps
+ * Images ("1x28x28-32C3-P2-32C3-P2-128-10"; docs/conv_nets.md has the details):
+ *   CxHxW              first token: the input as an image, channel-major
+ *   NCk (32C3)         conv spiking layer, N channels, k×k, stride 1, padding k/2; suffixes
+ *                      s<stride>, p<padding>, then l/b/s for the integration mode (32C5s2p0b)
+ *   Pk / Ak, BN, tdBN, MPBN   right after a conv: max/avg pooling and batch norm of its current
+ *                      (before its neurons, in the order written), MPBN in its neurons
+ *   MPk / APk, GAP     a standalone pooling layer of the previous output (Pk/Ak elsewhere too)
+ *   ResN (Res128s2tm)  residual basic block: s<stride>, t = tdBN, m = MPBN, l/b/s
+ *   Vg (V10)           voting: the mean of each group of g inputs
  * The last layer is the output layer; cfg.readout says whether it spikes (rate readout) or
  * reports its membrane potential (a non-spiking leaky integrator).
  *
@@ -72,6 +81,8 @@ typedef enum soma_encoder {
     SOMA_ENCODE_RATE = 0, /* Bernoulli(p) per step */
     SOMA_ENCODE_LATENCY,  /* one spike at round((1 − p)(T − 1)) for p > 0 */
     SOMA_ENCODE_DIRECT,   /* the analogue value every step */
+    SOMA_ENCODE_FRAMES,   /* event data: a sample row holds T frames of input_dim values, frame
+                             t is the input at step t (soma_net_sample_dim floats per row) */
     SOMA_ENCODE_COUNT
 } soma_encoder;
 const char *soma_encoder_name(soma_encoder e);
@@ -124,6 +135,8 @@ int soma_net_reserve(soma_net *net, int max_batch, soma_error *err);
 const char *soma_net_spec(const soma_net *net);
 const soma_net_config *soma_net_config_of(const soma_net *net);
 int64_t soma_net_input_dim(const soma_net *net);
+/* Floats per sample row the batch functions read: input_dim, or T·input_dim for frames. */
+int64_t soma_net_sample_dim(const soma_net *net);
 int64_t soma_net_output_dim(const soma_net *net);
 int soma_net_layer_count(const soma_net *net);
 /* A one-line description of layer i ("dense 784->100 bilinear(R=1) lif"). */

@@ -45,8 +45,8 @@
  *                                                      users: the ≤ 3 genres they rated ≥ 4 most
  *                                                      often in the training ratings)
  *   MOVIE          n_movies + spare     1              the movie's slot (absent for new movies)
- *   DECADE         14                   1              release year: 1900s … 2020s, 13 = unknown
- *                                                      or before 1900
+ *   DECADE         14                   1              release year: 0..12 = 1900s … 2020s (and
+ *                                                      later), 13 = before 1900
  *   GENRES         n_genres             1/|G|          the movie's genres G
  *
  * User fields come first, so the user's part of every product is a prefix that serving
@@ -223,10 +223,15 @@ typedef struct soma_rec_config {
     /* SNN */
     int T;                           /* time steps (direct input: the same current each step) */
     int width, depth;                /* neurons per spiking layer, number of spiking layers */
-    soma_integrate_params integrate; /* of layer 1 (later layers: the same mode, dense) */
+    soma_integrate_params integrate; /* of layer 1 (later layers: the same mode, dense); for
+                                        the recommender v_scale is the std of V at init (not
+                                        × 1/√M: only ~15 of the inputs are ever active) */
     soma_neuron_params neuron;
     soma_readout readout;            /* RATE: z = spike rates; MEMBRANE: leaky readout neuron */
     bool first_order;                /* add w0 + Σ w_k x_k to the SNN's score */
+    float dropout;                   /* training only: drop each last-layer neuron from the
+                                        readout with this probability (one mask per sample
+                                        for all T steps, inverted scaling) */
     float init_std;                  /* std of W (per active feature) and readout init */
     /* FM */
     int fm_k;                        /* factors */
@@ -236,7 +241,8 @@ typedef struct soma_rec_config {
 
 /* SNN, rating task, all fields, T = 8, width 32, depth 1, bilinear rank 1 (λ₀ = 1, V ~ N(0,
  * 0.02²)), W ~ N(0, 0.02²), LIF α = 0.5, θ = 1, hard reset, sigmoid surrogate, rate readout,
- * first-order term on; FM k = 8 (its V ~ N(0, init_std²)); 64 spare users and movies. */
+ * readout dropout 0.5, first-order term on; FM k = 8 (its V ~ N(0, init_std²)); 64 spare
+ * users and movies. */
 soma_rec_config soma_rec_default_config(void);
 
 typedef struct soma_rec_model soma_rec_model;
@@ -314,10 +320,13 @@ typedef struct soma_rec_train_options {
     int eval_negatives;      /* top-N validation: sampled negatives per held-out positive */
     uint64_t seed;           /* shuffling, sampling, validation split */
     soma_progress_fn progress; /* may be NULL; called per batch (loss = running mean) */
+    /* may be NULL; called after each epoch with its mean training loss and the validation
+     * metric (RMSE, or HR@10 for top-N; NAN without validation) */
+    void (*on_epoch)(int epoch, double train_loss, double val, void *user);
     void *user;
 } soma_rec_train_options;
 
-/* Adam lr 1e-3, batch 256, at most 40 epochs, patience 4, 5 % validation, reg 0.3,
+/* Adam lr 1e-3, batch 256, at most 40 epochs, patience 6, 5 % validation, reg 0.3,
  * reg_linear 0.1, parameter EMA 0.999; MSE for RATING, BPR for TOPN. */
 soma_rec_train_options soma_rec_default_train_options(soma_rec_task task);
 
@@ -328,8 +337,13 @@ typedef struct soma_rec_train_result {
     double seconds, samples_per_s;   /* training only (not validation) */
 } soma_rec_train_result;
 
-/* Trains on `train`, validating after each epoch on `val` (or on a held-out fraction of train
- * when val is NULL), and keeps the parameters of the best epoch. POP needs no training. */
+/* Trains on `train`, validating after each epoch on `val` (or, when val is NULL, on a held-out
+ * fraction of train: a random val_fraction for MSE, each user's latest rating for top-N), and
+ * keeps the parameters of the best epoch (their moving average when ema > 0). Without any
+ * validation it trains all epochs and keeps the last (averaged) parameters. Runs on the
+ * calling thread only. POP needs no training. Errors: SOMA_E_ARG for bad options or ratings
+ * outside the catalogue, SOMA_E_NOMEM, and SOMA_E_ARG "training diverged" on a NaN loss (the
+ * model then holds the best parameters so far, or its initial ones). */
 int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_rec_ratings *val,
                    const soma_rec_train_options *o, soma_rec_train_result *res, soma_error *err);
 

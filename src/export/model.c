@@ -450,16 +450,17 @@ void soma_export_set_note(soma_export_model *m, const char *note) {
 
 void soma_export_sizes(const soma_export_model *m, soma_export_info *info) {
     memset(info, 0, sizeof *info);
-    int64_t w = 0, c = 0, st = m->in_dim + m->out_dim + 2; /* state: t, in[], out[] */
+    int64_t w = 0, c = 0, st = m->in_dim + m->out_dim; /* state: in[], out[] (and t) */
     for (int i = 0; i < m->nl; i++) {
         const xlayer *L = &m->l[i];
         int64_t nw = L->M * L->S + (L->Wrec || L->Wrec_q ? L->N * L->N : 0);
         info->n_weights += nw;
         w += nw * (m->int8 ? 1 : 4);
         c += 4 * (L->N + L->nlam + 1 + L->nblk); /* b, λ, constants, scales (upper bound) */
-        st += L->S + 4 * L->N;                  /* y, u, h, o, cur */
+        st += L->S + 3 * L->N;                  /* y, u, h, o */
+        if (L->kind == SOMA_LAYER_RECURRENT) st += L->N; /* cur */
         if (m->int8) st += L->S;                /* acc */
     }
     info->weight_bytes = w + c;
-    info->state_bytes = 4 * st;
+    info->state_bytes = (4 * st + 8 + 7) / 8 * 8; /* + long t, padded to its alignment (LP64) */
 }

@@ -63,24 +63,23 @@ static void pool2_backward(const soma_pool_geom *g, float *restrict dx, const ui
     for (int64_t p = 0; p < n; p++) {
         float *restrict dp = dx + p * H * W;
         for (int64_t oy = 0; oy < Ho; oy++) {
-            float *restrict r0 = dp + 2 * oy * W, *restrict r1 = r0 + W;
+            float *restrict r0 = dp + 2 * oy * W; /* this row pair: r0[0, W) and r0[W, 2W) */
             const float *restrict gr = dy + (p * Ho + oy) * Wo;
             if (g->kind == SOMA_POOL_AVG) {
                 for (int64_t ox = 0; ox < Wo; ox++) {
                     const float d = 0.25f * gr[ox];
-                    r0[2 * ox] = r0[2 * ox + 1] = r1[2 * ox] = r1[2 * ox + 1] = d;
+                    r0[2 * ox] = r0[2 * ox + 1] = r0[W + 2 * ox] = r0[W + 2 * ox + 1] = d;
                 }
-            } else {
+            } else { /* zero the two rows (vectorised), then one store per window */
                 const uint8_t *restrict ar = arg + (p * Ho + oy) * Wo;
+                for (int64_t j = 0; j < 2 * W; j++) r0[j] = 0.0f;
                 for (int64_t ox = 0; ox < Wo; ox++) {
-                    const float d = gr[ox];
                     const int i = ar[ox];
-                    r0[2 * ox] = i == 0 ? d : 0.0f, r0[2 * ox + 1] = i == 1 ? d : 0.0f;
-                    r1[2 * ox] = i == 2 ? d : 0.0f, r1[2 * ox + 1] = i == 3 ? d : 0.0f;
+                    r0[(i >> 1) * W + 2 * ox + (i & 1)] = gr[ox];
                 }
             }
             if (W > 2 * Wo) /* odd width: the last column is in no window */
-                r0[W - 1] = r1[W - 1] = 0.0f;
+                r0[W - 1] = r0[2 * W - 1] = 0.0f;
         }
         for (int64_t i = 2 * Ho * W; i < H * W; i++) dp[i] = 0.0f; /* odd height */
     }

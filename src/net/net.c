@@ -58,13 +58,13 @@ static int lookup(const char *const *names, int n, const char *s) {
 }
 static const char *const mode_names[] = {"linear", "bilinear", "shunting"};
 static const char *const abl_names[] = {"none", "ab1", "ab2", "ab3"};
-static const char *const enc_names[] = {"rate", "latency", "direct"};
+static const char *const enc_names[] = {"rate", "latency", "direct", "frames"};
 static const char *const ro_names[] = {"rate", "membrane"};
 static const char *const loss_names[] = {"ce", "mse"};
 #define NAME(arr, i, n) ((unsigned)(i) < (unsigned)(n) ? arr[i] : "?")
 const char *soma_integrate_mode_name(soma_integrate_mode m) { return NAME(mode_names, m, 3); }
 const char *soma_ablation_name(soma_ablation a) { return NAME(abl_names, a, 4); }
-const char *soma_encoder_name(soma_encoder e) { return NAME(enc_names, e, 3); }
+const char *soma_encoder_name(soma_encoder e) { return NAME(enc_names, e, 4); }
 const char *soma_readout_name(soma_readout r) { return NAME(ro_names, r, 2); }
 const char *soma_loss_name(soma_loss l) { return NAME(loss_names, l, 2); }
 int soma_integrate_mode_parse(const char *s) {
@@ -72,7 +72,9 @@ int soma_integrate_mode_parse(const char *s) {
     return lookup(mode_names, 3, s);
 }
 int soma_ablation_parse(const char *s) { return lookup(abl_names, 4, s); }
-int soma_encoder_parse(const char *s) { return lookup(enc_names, 3, s); }
+int soma_encoder_parse(const char *s) { return lookup(enc_names, 4, s); }
+/* Whether an encoder's output is 0/1 spikes (frames hold event counts: analogue). */
+static bool enc_binary(soma_encoder e) { return e != SOMA_ENCODE_DIRECT && e != SOMA_ENCODE_FRAMES; }
 int soma_readout_parse(const char *s) {
     if (s && strcmp(s, "mem") == 0) return SOMA_READOUT_MEMBRANE;
     return lookup(ro_names, 2, s);
@@ -167,7 +169,7 @@ int soma_net_create(soma_net **out, const char *spec, const soma_net_config *cfg
         case SOMA_LS_DROPOUT: rc = soma_dropout_create(&l, dim, ls[i].p, err); break;
         default:
             rc = soma_net_image_layer_create(&l, &ls[i], chw, dim, &np, cfg, i == 0,
-                                             i == 0 ? cfg->encoder != SOMA_ENCODE_DIRECT : net->layers[i - 1]->spiking_out, err);
+                                             i == 0 ? enc_binary(cfg->encoder) : net->layers[i - 1]->spiking_out, err);
             break;
         }
         if (rc != SOMA_OK) goto fail;
@@ -237,6 +239,7 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     pl->scratch = o, o += ALIGN16(scratch);
     pl->gws = o, o += ALIGN16(net->n_gws);
     pl->logits = o, o += ALIGN16(Bc * net->out_dim);
+    pl->tiebreak = o, o += ALIGN16(Bc * net->out_dim);
     return o;
 }
 
@@ -284,7 +287,7 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     const int64_t rows = (int64_t)T * B;
     memset(&ch->stats, 0, sizeof ch->stats);
     float *xin = buf + pl->xin;
-    bool binary = net->cfg.encoder != SOMA_ENCODE_DIRECT;
+    bool binary = enc_binary(net->cfg.encoder);
     /* Binary encoders write spike lists; the dense rows are only materialised when the first
      * layer will take the dense path (too many spikes, or a layer without an event path). */
     soma_spikes sx0 = {(int32_t *)(buf + pl->in_idx), (int64_t *)(buf + pl->in_off), B, NULL, NULL};
@@ -296,6 +299,11 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         sparse0 = net->layers[0]->takes_spikes && net->cfg.sparse_max_density > 0 &&
                   (double)nnz <= net->cfg.sparse_max_density * (double)rows * (double)net->in_dim;
         if (!sparse0) soma_spikes_densify(xin, sx0.idx, sx0.off, rows, net->in_dim);
+    } else if (net->cfg.encoder == SOMA_ENCODE_FRAMES) { /* x (B, T, M) -> xin (T, B, M) */
+        const int64_t M = net->in_dim;
+        for (int t = 0; t < T; t++)
+            for (int64_t b = 0; b < B; b++)
+                memcpy(xin + ((int64_t)t * B + b) * M, x + (b * T + t) * M, (size_t)M * sizeof *xin);
     } else {
         soma_encode(net->cfg.encoder, xin, x, uid, T, B, net->in_dim, seed);
     }
@@ -328,8 +336,16 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     }
     const int64_t C = net->out_dim;
     float *logits = buf + pl->logits, *dy = buf + pl->grad[0];
+    /* a spiking output layer's ties (equal spike counts) go to the higher mean membrane */
+    const soma_layer *last = net->layers[net->nl - 1];
+    float *tb = NULL;
+    if (last->ops->mean_membrane && last->spiking_out && C > 1) {
+        tb = buf + pl->tiebreak;
+        c.tape = buf + pl->tape[net->nl - 1];
+        last->ops->mean_membrane(last, &c, tb);
+    }
     ch->stats.loss_sum = soma_loss_eval(net->cfg.loss, net->cfg.logit_scale, logits, train ? dy : NULL,
-                                        &ch->stats.correct, in, y, T, B, C, grad_scale);
+                                        &ch->stats.correct, in, y, T, B, C, grad_scale, tb);
     ch->stats.samples = B;
     ch->stats.chunks = 1;
     if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);
@@ -343,7 +359,7 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.E = net->E + l->E_off;
         c.tape = buf + pl->tape[i];
         c.gws = gws + l->gws_off;
-        c.in_binary = i == 0 ? net->cfg.encoder != SOMA_ENCODE_DIRECT : net->layers[i - 1]->spiking_out;
+        c.in_binary = i == 0 ? enc_binary(net->cfg.encoder) : net->layers[i - 1]->spiking_out;
         c.sx_in = i == 0 && sparse0 ? &sx0 : NULL;
         c.in_static = i == 0 && net->cfg.encoder == SOMA_ENCODE_DIRECT;
         c.state = net->params + net->n_params + l->state_off;
@@ -400,7 +416,7 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
             }
     prepare_all(net);
     const int Bc = net->cfg.chunk, nch = (B + Bc - 1) / Bc;
-    const int64_t M = net->in_dim, C = net->out_dim;
+    const int64_t M = soma_net_sample_dim(net), C = net->out_dim;
     const float gs = 1.0f / (float)B;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int ci = 0; ci < nch; ci++) {
@@ -455,6 +471,9 @@ void soma_net_set_input_grad(soma_net *net, float *dx) { net->input_grad = dx; }
 const char *soma_net_spec(const soma_net *net) { return net->spec; }
 const soma_net_config *soma_net_config_of(const soma_net *net) { return &net->cfg; }
 int64_t soma_net_input_dim(const soma_net *net) { return net->in_dim; }
+int64_t soma_net_sample_dim(const soma_net *net) {
+    return net->cfg.encoder == SOMA_ENCODE_FRAMES ? net->in_dim * net->cfg.T : net->in_dim;
+}
 int64_t soma_net_output_dim(const soma_net *net) { return net->out_dim; }
 int soma_net_layer_count(const soma_net *net) { return net->nl; }
 const char *soma_net_layer_desc(const soma_net *net, int i) {

@@ -43,6 +43,7 @@ static const field fields[] = {
     CF("rec.depth", F_INT, depth, 0),
     CF("rec.readout", F_ENUM, readout, SOMA_READOUT_COUNT),
     CF("rec.first_order", F_BOOL, first_order, 0),
+    CF("rec.dropout", F_FLOAT, dropout, 0),
     CF("rec.init_std", F_FLOAT, init_std, 0),
     CF("rec.fm_k", F_INT, fm_k, 0),
     CF("rec.spare_users", F_INT, spare_users, 0),
@@ -74,13 +75,13 @@ static int setf(soma_ckpt *ck, const char *k, double v) {
     return soma_ckpt_set(ck, k, b);
 }
 
-/* names joined by '\n' into a new soma_malloc'ed string */
-static char *join(char *const *names, int64_t n, size_t stride_chars, const soma_rec_user_desc *users) {
+/* n strings (names[i], or users[i].zip when users is given) joined by '\n' into a new
+ * soma_malloc'ed string; NULL on allocation failure. */
+static char *join(char *const *names, int64_t n, const soma_rec_user_desc *users) {
     size_t len = 1;
     for (int64_t i = 0; i < n; i++) len += strlen(users ? users[i].zip : names[i]) + 1;
     char *s = soma_malloc(len), *p = s;
     if (!s) return NULL;
-    (void)stride_chars;
     for (int64_t i = 0; i < n; i++) {
         const char *t = users ? users[i].zip : names[i];
         size_t l = strlen(t);
@@ -104,8 +105,8 @@ int soma_rec_model_save(const soma_rec_model *m, const char *path, soma_error *e
     if (!ck) return soma_fail(err, SOMA_E_NOMEM, "out of memory");
     float *U = soma_malloc((size_t)(m->n_users > 0 ? m->n_users : 1) * UCOLS * sizeof(float));
     float *M = soma_malloc((size_t)(m->n_movies > 0 ? m->n_movies : 1) * MCOLS * sizeof(float));
-    char *g = join(m->genres, m->L.n_genres, 0, NULL), *o = join(m->occ, m->L.n_occ, 0, NULL);
-    char *z = join(NULL, m->n_users, 0, m->users);
+    char *g = join(m->genres, m->L.n_genres, NULL), *o = join(m->occ, m->L.n_occ, NULL);
+    char *z = join(NULL, m->n_users, m->users);
     int rc = !U || !M || !g || !o || !z ? SOMA_E_NOMEM : SOMA_OK;
     rc = rc ? rc : soma_ckpt_set(ck, FORMAT_KEY, FORMAT_VAL);
     rc = rc ? rc : soma_ckpt_set(ck, "soma.version", SOMA_VERSION_STRING);

@@ -45,6 +45,7 @@ soma_rec_config soma_rec_default_config(void) {
     c.neuron = soma_neuron_default_params();
     c.readout = SOMA_READOUT_RATE;
     c.first_order = true;
+    c.dropout = 0.5f;
     c.init_std = 0.02f;
     c.fm_k = 8;
     c.spare_users = 64;
@@ -122,6 +123,7 @@ static int check_config(const soma_rec_config *c, soma_error *err) {
             return soma_fail(err, SOMA_E_ARG, "unknown neuron kind, reset or surrogate");
         if (c->neuron.kind == SOMA_NEURON_LIF_TAU && !(c->neuron.tau > 1.0f)) return soma_fail(err, SOMA_E_ARG, "lif-tau needs tau > 1");
         if ((unsigned)c->readout >= SOMA_READOUT_COUNT) return soma_fail(err, SOMA_E_ARG, "unknown readout");
+        if (!(c->dropout >= 0 && c->dropout < 1)) return soma_fail(err, SOMA_E_ARG, "dropout %g: expected [0, 1)", (double)c->dropout);
         if (!(c->init_std >= 0 && c->init_std < 100)) return soma_fail(err, SOMA_E_ARG, "init_std %g out of range", (double)c->init_std);
     }
     if (c->kind == SOMA_REC_FM && (c->fm_k < 0 || c->fm_k > 1024)) return soma_fail(err, SOMA_E_ARG, "fm_k %d: expected 0..1024", c->fm_k);

@@ -152,6 +152,9 @@ struct rec_ws {
     float *z;                   /* (rows, N) readout input: rates */
     float *rcur, *rmem, *rout, *rd; /* (T, rows) membrane readout neuron */
     float *fo;                  /* (rows) first-order sums */
+    float *mask;                /* (rows, N) readout dropout mask ÷ (1 − p), training only */
+    bool train;                 /* set by the trainer for its forward passes */
+    uint64_t drop_seed;         /* the batch's dropout stream */
     /* FM */
     float *p, *q;               /* (rows, k) */
 };

@@ -25,8 +25,6 @@ struct soma_rec_scorer {
     float *scores;            /* (cap) */
     uint64_t *excl;           /* (cap/64) */
     int32_t cap;
-    soma_rec_hit *heap;
-    int heap_cap;
 };
 
 void soma_rec_scorer_free(soma_rec_scorer *s) {
@@ -39,7 +37,6 @@ void soma_rec_scorer_free(soma_rec_scorer *s) {
     soma_free(s->qu);
     soma_free(s->scores);
     soma_free(s->excl);
-    soma_free(s->heap);
     soma_free(s);
 }
 

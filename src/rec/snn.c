@@ -18,7 +18,9 @@
  * Parameters (flat): [layer 1 integrator | layers 2.. | a (width) | b | w0 | w (K)].
  * Initialisation (not PyTorch's fan-in rule: only ~15 of the K inputs are ever active): W and
  * a ~ N(0, init_std²), V ~ N(0, v_scale²) (shunting: shunt_scale), λ = lambda_init, and each
- * neuron's bias ~ U(0.4θ, 1.0θ)·(1 − α), so that currents start around the firing threshold.
+ * neuron's bias ~ U(1.1, 2.1)·θ·(1 − α): a constant current i reaches the threshold only if
+ * i/(1 − α) > θ, so this spreads the neurons from firing every few steps to every step (LIF
+ * α = 0.5: i ∈ [0.55, 1.05]); with smaller biases most neurons start silent and stay so.
  */
 #include "rec/rec_internal.h"
 
@@ -118,7 +120,7 @@ static void snn_init_params(soma_rec_model *m, soma_rng *rng) {
                     for (int64_t i = 0; i < NK; i++) p[it->oV2 + i] = sd * soma_rng_normal(rng);
             }
         }
-        for (int64_t n = 0; n < it->N; n++) p[it->ob + n] = theta * (0.4f + 0.6f * soma_rng_uniform(rng)) / gain;
+        for (int64_t n = 0; n < it->N; n++) p[it->ob + n] = theta * (1.1f + soma_rng_uniform(rng)) / gain;
     }
     for (int n = 0; n < c->width; n++) m->params[m->o_ra + n] = c->init_std * soma_rng_normal(rng);
     m->params[m->o_rb] = 0.0f;
@@ -152,6 +154,7 @@ void rec_ws_free(rec_ws *ws) {
     soma_free(ws->rout);
     soma_free(ws->rd);
     soma_free(ws->fo);
+    soma_free(ws->mask);
     soma_free(ws->p);
     soma_free(ws->q);
     soma_free(ws);
@@ -195,7 +198,8 @@ static int snn_ws_create(rec_ws **out, const soma_rec_model *m, int64_t R) {
     ws->rout = fl(T * R);
     ws->rd = fl(2 * T * R);
     ws->fo = fl(R);
-    if (!ok || !ws->cur || !ws->dcur || !ws->dout || !ws->dx || !ws->u || !ws->scratch || !ws->gws || !ws->z ||
+    ws->mask = fl(R * N);
+    if (!ok || !ws->mask || !ws->cur || !ws->dcur || !ws->dout || !ws->dx || !ws->u || !ws->scratch || !ws->gws || !ws->z ||
         !ws->rcur || !ws->rmem || !ws->rout || !ws->rd || !ws->fo) {
         rec_ws_free(ws);
         return SOMA_E_NOMEM;
@@ -259,19 +263,32 @@ SOMA_HOT void rec_snn_from_current(const soma_rec_model *m, rec_ws *ws, const fl
     }
     const float *s = ws->out[m->nl - 1], *a = m->params + m->o_ra, b = m->params[m->o_rb];
     const float w0 = m->o_w0 >= 0 ? m->params[m->o_w0] : 0.0f;
+    const bool drop = ws->train && m->cfg.dropout > 0;
+    if (drop) {
+        /* inverted dropout of the last layer's neurons, one mask per sample for all steps */
+        const float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
+        for (int64_t i = 0; i < RN; i++) ws->mask[i] = soma_u01(soma_hash3(ws->drop_seed, (uint64_t)i, 0)) >= p ? keep : 0.0f;
+    }
     if (m->cfg.readout == SOMA_READOUT_RATE) {
-        /* z = (1/T)·Σ_t s_t, score = b + a·z */
+        /* z = (1/T)·Σ_t s_t (⊙ mask), score = b + a·z */
         const float inv = 1.0f / (float)T;
         float *restrict z = ws->z;
         for (int64_t i = 0; i < RN; i++) z[i] = s[i];
         for (int t = 1; t < T; t++)
             for (int64_t i = 0; i < RN; i++) z[i] += s[t * RN + i];
         for (int64_t i = 0; i < RN; i++) z[i] *= inv;
+        if (drop)
+            for (int64_t i = 0; i < RN; i++) z[i] *= ws->mask[i];
         dot_rows(scores, z, a, R, N);
         for (int64_t r = 0; r < R; r++) scores[r] = b + scores[r] + (fo ? w0 + fo[r] : 0.0f);
     } else {
         for (int t = 0; t < T; t++) {
-            dot_rows(ws->rcur + t * R, s + t * RN, a, R, N);
+            const float *st = s + t * RN;
+            if (drop) { /* the masked spikes go through ws->dx, free until backward */
+                for (int64_t i = 0; i < RN; i++) ws->dx[i] = st[i] * ws->mask[i];
+                st = ws->dx;
+            }
+            dot_rows(ws->rcur + t * R, st, a, R, N);
             for (int64_t r = 0; r < R; r++) ws->rcur[t * R + r] = b + ws->rcur[t * R + r];
         }
         soma_neuron_forward(ws->rout, ws->rmem, ws->rcur, ws->u, T, R, &m->np_out, 0.0f);
@@ -303,16 +320,17 @@ static void snn_backward(const soma_rec_model *m, rec_ws *ws, const rec_batch *b
     memset(ws->gws, 0, (size_t)m->n_gws * sizeof *ws->gws);
     const float *s = ws->out[m->nl - 1], *a = m->params + m->o_ra;
     float *da = grads + m->o_ra, *dout = ws->dout;
+    const bool drop = ws->train && m->cfg.dropout > 0;
     double db = 0;
-    /* readout */
+    /* readout (z already holds the mask) */
     if (m->cfg.readout == SOMA_READOUT_RATE) {
         const float inv = 1.0f / (float)T;
         for (int64_t r = 0; r < R; r++) {
-            const float *z = ws->z + r * N;
+            const float *z = ws->z + r * N, *mk = ws->mask + r * N;
             for (int64_t n = 0; n < N; n++) da[n] += ds[r] * z[n];
             db += ds[r];
             for (int t = 0; t < T; t++)
-                for (int64_t n = 0; n < N; n++) dout[t * RN + r * N + n] = ds[r] * a[n] * inv;
+                for (int64_t n = 0; n < N; n++) dout[t * RN + r * N + n] = ds[r] * a[n] * inv * (drop ? mk[n] : 1.0f);
         }
     } else {
         float *dh = ws->rd, *di = ws->rd + (int64_t)T * R;
@@ -322,11 +340,12 @@ static void snn_backward(const soma_rec_model *m, rec_ws *ws, const rec_batch *b
         for (int t = 0; t < T; t++)
             for (int64_t r = 0; r < R; r++) {
                 const float g = di[t * R + r];
-                const float *st = s + t * RN + r * N;
+                const float *st = s + t * RN + r * N, *mk = ws->mask + r * N;
                 db += g;
                 for (int64_t n = 0; n < N; n++) {
-                    da[n] += g * st[n];
-                    dout[t * RN + r * N + n] = g * a[n];
+                    const float k = drop ? mk[n] : 1.0f;
+                    da[n] += g * st[n] * k;
+                    dout[t * RN + r * N + n] = g * a[n] * k;
                 }
             }
     }

@@ -30,7 +30,7 @@ soma_rec_train_options soma_rec_default_train_options(soma_rec_task task) {
     o.loss = task == SOMA_REC_TOPN ? SOMA_REC_LOSS_BPR : SOMA_REC_LOSS_MSE;
     o.epochs = 40;
     o.batch = 256;
-    o.patience = 4;
+    o.patience = 6;
     o.val_fraction = 0.05;
     o.optim = soma_optim_default_params();
     o.optim.lr = 1e-3f;
@@ -274,7 +274,6 @@ int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_
     int since = 0;
     const bool lower_better = o->loss == SOMA_REC_LOSS_MSE;
     const int64_t total = (int64_t)o->epochs * nb;
-    const double t_start = soma_now();
     double t_train = 0;
     int64_t samples = 0;
     for (int e = 0; e < o->epochs; e++) {
@@ -287,10 +286,14 @@ int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_
         for (int64_t bi = 0; bi < nb; bi++) {
             const int64_t first = bi * B, Bn = first + B <= tr->n ? B : tr->n - first;
             fill_batch(&t, tr, first, Bn, &rng);
+            t.ws->train = true;
+            t.ws->drop_seed = soma_hash3(o->seed, 0xd20fULL, (uint64_t)e * (uint64_t)nb + (uint64_t)bi);
             m->ops->forward(m, t.ws, &t.bt, t.scores);
             double L = batch_loss(&t, Bn);
             if (!isfinite(L)) {
                 rc = soma_fail(err, SOMA_E_ARG, "training diverged (loss %g in epoch %d); lower the learning rate", L, e + 1);
+                memcpy(m->params, t.best, (size_t)m->n_params * sizeof(float)); /* the best so far */
+                rec_model_prepare(m);
                 goto done;
             }
             loss_sum += L;
@@ -321,6 +324,7 @@ int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_
         res->train_loss = loss_sum / (double)nb;
         if (!va) {
             res->best_epoch = e + 1;
+            if (o->on_epoch) o->on_epoch(e, res->train_loss, NAN, o->user);
             continue;
         }
         double v;
@@ -332,10 +336,12 @@ int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_
             memcpy(t.best, m->params, (size_t)m->n_params * sizeof(float));
         } else if (!rc && ++since >= o->patience && o->patience > 0) {
             if (t.avg) swap_params(m, t.avg);
+            if (o->on_epoch) o->on_epoch(e, res->train_loss, v, o->user);
             break;
         }
         if (t.avg) swap_params(m, t.avg);
         if (rc) goto done;
+        if (o->on_epoch) o->on_epoch(e, res->train_loss, v, o->user);
     }
     if (!va && t.avg) {
         memcpy(m->params, t.avg, (size_t)m->n_params * sizeof(float));
@@ -347,7 +353,6 @@ int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_
     }
     res->seconds = t_train;
     res->samples_per_s = t_train > 0 ? (double)samples / t_train : 0;
-    (void)t_start;
 done:
     trainer_free(&t);
     soma_rec_ratings_free(&own_tr);

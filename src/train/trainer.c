@@ -38,9 +38,9 @@ static void gather(batch_buf *b, const soma_dataset *d, const int32_t *order, in
 }
 
 static int check_shapes(const soma_net *net, const soma_dataset *d, int batch, soma_error *err) {
-    if (d->dim != soma_net_input_dim(net))
+    if (d->dim != soma_net_sample_dim(net))
         return soma_fail(err, SOMA_E_SHAPE, "the data has %d features per sample but the net's input is %lld",
-                         d->dim, (long long)soma_net_input_dim(net));
+                         d->dim, (long long)soma_net_sample_dim(net));
     if (d->n_classes > (soma_net_output_dim(net) == 1 ? 2 : soma_net_output_dim(net)))
         return soma_fail(err, SOMA_E_SHAPE, "the data has %d classes but the net has %lld outputs",
                          d->n_classes, (long long)soma_net_output_dim(net));

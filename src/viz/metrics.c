@@ -218,6 +218,18 @@ int soma_metrics_load(soma_metrics *m, const char *path, soma_error *err) {
                     c = d + 1;
                     if (d == q) break;
                 }
+                static const char *const known[] = {"epoch", "step", "loss", "accuracy", "train_loss",
+                                                    "train_accuracy", "test_loss", "test_accuracy"};
+                bool any = false;
+                for (int k = 0; k < ncol; k++)
+                    for (size_t j = 0; j < sizeof known / sizeof *known; j++) any |= strcmp(cols[k], known[j]) == 0;
+                if (!any) {
+                    soma_fail(err, SOMA_E_FORMAT, "%s:%lld: neither a JSON object nor a CSV header naming epoch, step, loss, accuracy, ...",
+                              path, (long long)lineno);
+                    soma_free(buf);
+                    soma_metrics_free(m);
+                    return SOMA_E_FORMAT;
+                }
             } else {
                 soma_error e2 = {0};
                 if (ncol < 0) ncol = 0;

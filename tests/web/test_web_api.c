@@ -681,5 +681,38 @@ int main(void) {
     CHECK(web_db_count(web_db_thread(), "movies") == TW_MOVIES + 2);
     web_app_shutdown(&again);
     tw_rm_rf(tw_dir);
+    /* the MovieLens-1M format ("::"-separated users.dat, movies.dat, ratings.dat) */
+    char dir1m[300];
+    snprintf(dir1m, sizeof dir1m, "/tmp/soma-web-test-1m-XXXXXX");
+    CHECK(mkdtemp(dir1m) != NULL);
+    char users[2048] = "", movies[2048] = "", ratings[16384] = "";
+    for (int u = 1; u <= 12; u++)
+        snprintf(users + strlen(users), sizeof users - strlen(users), "%d::%c::%d::%d::%05d\n", u,
+                 u % 2 ? 'F' : 'M', u % 2 ? 25 : 35, u % 21, 48000 + u);
+    for (int m = 1; m <= 15; m++)
+        snprintf(movies + strlen(movies), sizeof movies - strlen(movies), "%d::%s %d (19%02d)::%s\n", m,
+                 m == 1 ? "Toy Story:" : "Film", m, 80 + m, m % 2 ? "Animation|Children's|Comedy" : "Drama|Sci-Fi");
+    for (int u = 1; u <= 12; u++)
+        for (int m = 1; m <= 15; m++)
+            if ((u + m) % 3 == 0)
+                snprintf(ratings + strlen(ratings), sizeof ratings - strlen(ratings), "%d::%d::%d::%d\n", u, m,
+                         1 + (u * m) % 5, 978300000 + u * 100 + m);
+    tw_write(dir1m, "users.dat", users);
+    tw_write(dir1m, "movies.dat", movies);
+    tw_write(dir1m, "ratings.dat", ratings);
+    web_config c1 = cfg;
+    snprintf(c1.data, sizeof c1.data, "%s", dir1m);
+    snprintf(c1.db, sizeof c1.db, "%s/db.sqlite", dir1m);
+    snprintf(c1.model, sizeof c1.model, "%s/model.soma", dir1m);
+    snprintf(c1.media_dir, sizeof c1.media_dir, "%s/media", dir1m);
+    web_app a1m;
+    CHECK(web_app_init(&a1m, &c1) == 0);
+    CHECK(web_db_count(web_db_thread(), "movies") == 15 && web_db_count(web_db_thread(), "users") == 12);
+    tw_result r;
+    CHECK(tw_call(&a1m, NULL, "GET", "/api/movies/search?q=toy", NULL, NULL, 0, &r) == 200 &&
+          json_array_size(json_object_get(r.json, "movies")) == 1);
+    tw_result_free(&r);
+    web_app_shutdown(&a1m);
+    tw_rm_rf(dir1m);
     return test_report("test_web_api");
 }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The conv net's throughput and peak memory, Soma beside the PyTorch reference
+# (../shared/bench/torch_ref.py --best --model conv), in one command, with ratios. Writes
+# results/bench_conv.md and prints it.
+#
+#   scripts/bench_conv_ref.sh [T...]      default: 4 20
+#
+# Both sides run 32C3-P2-32C3-P2-128-10 (padding 1; conv -> max pool of the current -> LIF;
+# fc -> LIF), batch 64, direct encoding of random images (the static image is the input at
+# every step), the reference's neuron (LIF in the τ form, τ = 2, threshold 1, hard reset to 0,
+# ATan surrogate α = 2), CE on the output rate, Adam. Peak memory is /usr/bin/time -v's maximum
+# resident set size of the whole process, for both; the reference's is measured on a rerun of
+# the thread setting --best picked. The machine has 2 cores and is shared: run it when nothing
+# else runs, and compare ratios (both sides are measured back to back).
+set -eu
+cd "$(dirname "$0")/.."
+SOMA=${SOMA:-build/rel/soma}
+REF=${TORCH_REF:-../shared/bench/torch_ref.py}
+PY=/usr/bin/python3
+Ts=("$@")
+[ ${#Ts[@]} -eq 0 ] && Ts=(4 20)
+if ! $PY -c "import torch" 2>/dev/null; then
+    echo "bench_conv_ref: PyTorch is missing; installing Debian's python3-torch" >&2
+    SOMA_WITH_TORCH=1 scripts/deps.sh
+fi
+[ -f "$REF" ] || { echo "bench_conv_ref: $REF not found (the shared folder must sit beside the repository)" >&2; exit 1; }
+[ -x "$SOMA" ] || make --no-print-directory all >/dev/null
+net=32C3-P2-32C3-P2-128-10
+common=(--net "$net" --batch 64 --encoder direct --input random --dynamics lif-tau --tau 2
+        --threshold 1 --reset hard --surrogate atan --slope 2 --loss ce --json)
+jget() { $PY -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d.get('$1', 'nan'))"; }
+# Runs a command under /usr/bin/time -v: prints its last stdout line, then the peak RSS in MB.
+timed() {
+    local tmp; tmp=$(mktemp)
+    /usr/bin/time -v "$@" 2>"$tmp.err" >"$tmp" || { cat "$tmp.err" >&2; rm -f "$tmp" "$tmp.err"; return 1; }
+    tail -n 1 "$tmp"
+    awk -F: '/Maximum resident set size/ {printf "%.0f\n", $2 / 1024}' "$tmp.err"
+    rm -f "$tmp" "$tmp.err"
+}
+out=results/bench_conv.md
+mkdir -p results
+rows=()
+for T in "${Ts[@]}"; do
+    iters=$(( T >= 20 ? 10 : 30 ))
+    for mode in train infer; do
+        echo "bench_conv_ref: T = $T, $mode" >&2
+        s=$(timed "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --iters "$iters" --warmup 3)
+        s_sps=$(echo "$s" | head -1 | jget "${mode}_samples_per_s"); s_rss=$(echo "$s" | tail -1)
+        best=$($PY "$REF" --best --model conv --T "$T" --batch 64 --mode "$mode" --iters "$iters")
+        t_sps=$(echo "$best" | jget samples_per_s); t_thr=$(echo "$best" | jget threads)
+        t_env=$(echo "$best" | $PY -c "import json,sys; e=json.loads(sys.stdin.read())['env']; print(' '.join(f'{k}={v}' for k,v in e.items()))")
+        # shellcheck disable=SC2086 # t_env is "VAR=value ..." to export
+        t=$(export $t_env; timed $PY "$REF" --model conv --T "$T" --batch 64 --mode "$mode" --iters "$iters" --threads "$t_thr")
+        t_rss=$(echo "$t" | tail -1)
+        rows+=("$T|$mode|$s_sps|$t_sps|$s_rss|$t_rss|torch threads $t_thr, $t_env")
+    done
+done
+{
+echo "## Throughput: conv 32C3-P2-32C3-P2-128-10, batch 64 (soma bench vs torch_ref.py --best --model conv)"
+echo
+echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Command: \`scripts/bench_conv_ref.sh ${Ts[*]}\` (soma: \`$SOMA bench ${common[*]} -T T --mode M\`)."
+echo "Peak memory: maximum resident set size of the whole process (\`/usr/bin/time -v\`)."
+echo
+echo "| T | mode | Soma samples/s | torch samples/s | ratio | Soma peak RSS MB | torch peak RSS MB | torch setting |"
+echo "|---|---|---|---|---|---|---|---|"
+for r in "${rows[@]}"; do
+    IFS='|' read -r T mode ss ts sr tr setting <<<"$r"
+    $PY - "$T" "$mode" "$ss" "$ts" "$sr" "$tr" "$setting" <<'PYEOF'
+import sys
+T, mode, ss, ts, sr, tr, setting = sys.argv[1:]
+ss, ts = float(ss), float(ts)
+print(f"| {T} | {mode} | {ss:,.0f} | {ts:,.0f} | **{ss/ts:.1f}×** | {sr} | {tr} | {setting} |")
+PYEOF
+done
+echo
+} > "$out.tmp"
+mv "$out.tmp" "$out"
+cat "$out"
