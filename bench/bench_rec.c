@@ -84,6 +84,7 @@ int main(int argc, char **argv) {
         rows[i].cfg = soma_rec_default_config();
         rows[i].opt = soma_rec_default_train_options(SOMA_REC_RATING);
         rows[i].cfg.spare_movies = 4000; /* the added movies get their own (zero) id rows */
+        rows[i].opt.epochs = 100;        /* the rating table's recipe (experiments/rec_table.sh) */
     }
     rows[1].cfg.integrate.mode = SOMA_INTEGRATE_LINEAR;
     rows[2].cfg.kind = SOMA_REC_FM;
@@ -91,8 +92,8 @@ int main(int argc, char **argv) {
     if (quick)
         for (int i = 0; i < 4; i++) rows[i].opt.epochs = 2;
     if (md) {
-        printf("| model | parameters | epochs (best) | train s | train samples/s | u1 RMSE | top-10 of 4,000: median µs | p99 µs |\n");
-        printf("|---|---|---|---|---|---|---|---|\n");
+        printf("| model | parameters | epochs (best) | train s | train samples/s | u1 RMSE | top-10 of 4,000: median µs | p99 µs | p99 µs, best of 3 per user |\n");
+        printf("|---|---|---|---|---|---|---|---|---|\n");
     }
     int status = 0;
     for (int i = 0; i < 4; i++) {
@@ -126,6 +127,8 @@ int main(int argc, char **argv) {
         for (int64_t k = 0; k < tr.n; k++) ex[fill[tr.r[k].user]++] = tr.r[k].movie;
         const int passes = quick ? 1 : 3;
         double *lat = malloc(sizeof(double) * (size_t)d.n_users * (size_t)passes);
+        double *best = malloc(sizeof(double) * (size_t)d.n_users); /* per user: fastest pass (preemption-free) */
+        for (int32_t u = 0; u < d.n_users; u++) best[u] = 1e9;
         int64_t nl = 0;
         soma_rec_hit hits[10];
         int nh;
@@ -136,19 +139,21 @@ int main(int argc, char **argv) {
                 double t0 = soma_now();
                 soma_rec_recommend(s, &ud, ex + start[u], start[u + 1] - start[u], 10, hits, &nh, &err);
                 double t = soma_now() - t0;
-                if (p > 0) lat[nl++] = t;
+                if (p > 0) lat[nl++] = t, best[u] = fmin(best[u], t);
             }
         qsort(lat, (size_t)nl, sizeof *lat, cmp_double);
+        qsort(best, (size_t)d.n_users, sizeof *best, cmp_double);
         double med = lat[nl / 2], p99 = lat[(int64_t)(0.99 * (double)(nl - 1))];
+        double p99b = best[(int64_t)(0.99 * (double)(d.n_users - 1))];
         if (md)
-            printf("| %s | %lld | %d (%d) | %.1f | %.0f | %.4f | %.0f | %.0f |\n", rows[i].name, (long long)soma_rec_model_n_params(m),
-                   res.epochs_run, res.best_epoch, res.seconds, res.samples_per_s, met.rmse, 1e6 * med, 1e6 * p99);
+            printf("| %s | %lld | %d (%d) | %.1f | %.0f | %.4f | %.0f | %.0f | %.0f |\n", rows[i].name, (long long)soma_rec_model_n_params(m),
+                   res.epochs_run, res.best_epoch, res.seconds, res.samples_per_s, met.rmse, 1e6 * med, 1e6 * p99, 1e6 * p99b);
         else
             printf("%-28s params %8lld  epochs %2d (best %2d)  train %6.1f s  %8.0f samples/s  RMSE %.4f  top-10/4000: median %6.0f us  p99 %6.0f us\n",
                    rows[i].name, (long long)soma_rec_model_n_params(m), res.epochs_run, res.best_epoch, res.seconds, res.samples_per_s,
                    met.rmse, 1e6 * med, 1e6 * p99);
         fflush(stdout);
-        free(ex), free(start), free(fill), free(lat);
+        free(ex), free(start), free(fill), free(lat), free(best);
         soma_rec_scorer_free(s);
         soma_rec_model_free(m);
     }

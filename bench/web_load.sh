@@ -136,3 +136,23 @@ printf '{%s, "rows_added": %d, "ratings_ok": %d, "connections": %d, "duration": 
 [ "$added" -eq "$ok" ] || { echo "web_load: LOST WRITES" >&2; exit 1; }
 if grep -q '"errors": [1-9]' out/web_load.json; then echo "web_load: socket errors" >&2; exit 1; fi
 echo "web_load: wrote out/web_load.json"
+# The section of RESULTS.md (scripts/make_results.sh assembles it).
+mkdir -p results
+python3 - "$conns" "$dur" "$(date -u +%Y-%m-%d)" "$(nproc)" > results/web_load.md <<'PYEOF'
+import json, sys
+conns, dur, day, cores = sys.argv[1:]
+d = json.load(open("out/web_load.json"))
+print(f"## The movie site under load (bench/web_load.sh)\n")
+print(f"Measured {day} on {cores} cores, wrk on the same machine over loopback, {conns} connections for {dur} per run,")
+print("MovieLens-100k. Command: `make bench-web`. Writes are every request a new (user, movie) rating;")
+print("the rows added are counted in the database afterwards.\n")
+print("| endpoint | requests/s | p50 ms | p99 ms | requests | errors / non-2xx |")
+print("|---|---|---|---|---|---|")
+names = {"recommendations": "GET /api/recommendations", "search": "GET /api/movies/search",
+         "rating_writes": "POST /api/movies/:id/rating"}
+for k, label in names.items():
+    r = d[k]
+    print(f"| {label} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['requests']:,} | {r['errors']} / {r['non2xx']} |")
+print(f"\nRating writes acknowledged with 200: {d['ratings_ok']:,}; rows added: {d['rows_added']:,} (nothing lost).\n")
+PYEOF
+scripts/make_results.sh

@@ -511,7 +511,8 @@ static int rec_recommend(int argc, char **argv) {
     } else {
         const bool rating = soma_rec_model_config(m)->task == SOMA_REC_RATING;
         if (json) printf("{\"user\":%.0f,\"k\":%d,\"ms\":%.3f,\"items\":[", user, k, ms);
-        else printf("top %d for %s%.0f (%d excluded, %.2f ms):\n", nh, user >= 0 ? "user " : "a new user", user >= 0 ? user : 0.0, (int)n_ex, ms);
+        else if (user >= 0) printf("top %d for user %.0f (%d rated movies excluded, %.2f ms):\n", nh, user, (int)n_ex, ms);
+        else printf("top %d for a new user (%.2f ms):\n", nh, ms);
         for (int i = 0; i < nh; i++) {
             soma_rec_movie_desc mv;
             soma_rec_model_movie(m, hits[i].movie, &mv);

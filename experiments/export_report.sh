@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
         *) echo "export_report: unknown option $1" >&2; exit 2;;
     esac
 done
-make --no-print-directory BUILD="$BUILD" data all >/dev/null
+[ "${NO_MAKE:-0}" = 1 ] || make --no-print-directory BUILD="$BUILD" data all >/dev/null
 SOMA=$BUILD/soma
 work=$BUILD/export_report
 rm -rf "$work"

@@ -14,8 +14,8 @@
 #
 # Runs that already have a result in results/runs/ are skipped, so an interrupted table
 # resumes (delete results/runs/rec_*.json to redo). Everything runs on one thread.
-# Run time on the 2-core reference machine (shared, one job at a time): see the end of
-# results/rec_rating.md and results/rec_topn.md, where the script records it.
+# Run time on the 2-core reference machine (shared and loaded at the time): about 17 minutes
+# for the rating table (75 runs) and 11 for top-N (16 runs); the tables record it.
 set -eu
 cd "$(dirname "$0")/.."
 seeds=3; only=all
@@ -49,11 +49,11 @@ recipe_rating() { # model -> extra flags
 common_topn=(--task topn --split loo --epochs 60 --patience 4 --batch 256 --ema 0.999 --eval-negatives 99 --threads 1)
 recipe_topn() {
     case "$1" in
-        snn-bilinear) echo "--model snn --neuron bilinear -T 8 --width 64 --loss bpr --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
-        snn-linear) echo "--model snn --neuron linear -T 8 --width 64 --loss bpr --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
-        fm8) echo "--model fm --fm-k 8 --loss bpr --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
-        fm32) echo "--model fm --fm-k 32 --loss bpr --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
-        bias) echo "--model bias --loss bpr --lr 3e-3 --reg-linear 0.001";;
+        snn-bilinear) echo "--model snn --neuron bilinear -T 8 --width 64 --dropout 0.2 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
+        snn-linear) echo "--model snn --neuron linear -T 8 --width 64 --dropout 0.2 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
+        fm8) echo "--model fm --fm-k 8 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
+        fm32) echo "--model fm --fm-k 32 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
+        bias) echo "--model bias --loss bce --negatives 4 --lr 3e-3 --reg-linear 0.001";;
         pop) echo "--model pop";;
     esac
 }
@@ -77,14 +77,17 @@ run() { # name, then soma rec train arguments
 }
 
 # mean ± sample std of one JSON key over files
-stat() { # key files...
+stat() { # key files... (mean ± std with 4 decimals; fmt=%.1f stat ... for seconds)
     local key=$1; shift
-    cat "$@" | awk -v key="$key" '
+    cat "$@" | awk -v key="$key" -v fmt="${fmt:-%.4f}" '
         { if (match($0, "\"" key "\":[-0-9.e+]+")) { m = substr($0, RSTART, RLENGTH); sub(/.*:/, "", m); v[++n] = m + 0 } }
         END { if (!n) { printf "—"; exit } for (i = 1; i <= n; i++) s += v[i]; mu = s / n
               for (i = 1; i <= n; i++) q += (v[i] - mu)^2; sd = n > 1 ? sqrt(q / (n - 1)) : 0
-              printf "%.4f ± %.4f", mu, sd }'
+              printf fmt " ± " fmt, mu, sd }'
 }
+
+# total wall time of runs in minutes
+wall() { cat "$@" | awk '{ if (match($0, "\"wall_seconds\":[0-9]+")) s += substr($0, RSTART + 15, RLENGTH - 15) } END { printf "%.0f", s / 60 }'; }
 
 rating_models="snn-bilinear snn-linear fm8 fm32 bias"
 if [ "$only" = all ] || [ "$only" = rating ]; then
@@ -114,12 +117,12 @@ if [ "$only" = all ] || [ "$only" = rating ]; then
             for s in $(seq 1 "$seeds"); do
                 f5=(results/runs/rec_rating_${m}_u[1-5]_s$s.json)
                 [ "${#f5[@]}" -eq 5 ] || continue
-                cat "${f5[@]}" | awk '{ if (match($0, "\"rmse\":[-0-9.e+]+")) { a = substr($0, RSTART + 7, RLENGTH - 7); r += a }
+                cat "${f5[@]}" | awk '{ if (match($0, "\"rmse\":[-0-9.e+]+")) { a = substr($0, RSTART + 7, RLENGTH - 7); r += a; n++ }
                                       if (match($0, "\"mae\":[-0-9.e+]+")) { b = substr($0, RSTART + 6, RLENGTH - 6); e += b } }
-                                    END { printf "{\"rmse\":%.6f,\"mae\":%.6f}\n", r / NR, e / NR }' >> "$tmpf"
+                                    END { printf "{\"rmse\":%.6f,\"mae\":%.6f}\n", r / n, e / n }' >> "$tmpf"
             done
             printf "| %s | %s | %s | %s | %s | %s | \`%s\` |\n" "$(label "$m")" "$(stat rmse "${u1[@]}")" "$(stat mae "${u1[@]}")" \
-                "$(stat rmse "$tmpf")" "$(stat mae "$tmpf")" "$(stat train_seconds "${u1[@]}" | sed 's/ ± .*//')" "$(recipe_rating "$m")"
+                "$(stat rmse "$tmpf")" "$(stat mae "$tmpf")" "$(fmt=%.1f stat train_seconds "${u1[@]}" | sed 's/ ± .*//')" "$(recipe_rating "$m")"
             rm -f "$tmpf"
         done
         echo "| *anchor:* SVD (Surprise benchmark, five random folds) | | | 0.934 | | | published (issue #5) |"
@@ -127,7 +130,7 @@ if [ "$only" = all ] || [ "$only" = rating ]; then
         echo "| *anchor:* libFM MCMC, same side features, k = 8 | 0.899 | | | | 27 | measured (issue #5) |"
         echo "| *anchor:* libFM MCMC, same side features, k = 32 | 0.896 | | | | | measured (issue #5) |"
         echo
-        echo "Run time of this table: $(( ($(date +%s) - start) / 60 )) minutes (runs already in results/runs/ are not repeated)."
+        echo "Run time of this table: $(wall results/runs/rec_rating_*.json) minutes on one core (the sum of its runs' wall times)."
         echo
     } > "$md"
     cat "$md"
@@ -135,7 +138,6 @@ fi
 
 topn_models="snn-bilinear snn-linear fm8 fm32 bias pop"
 if [ "$only" = all ] || [ "$only" = topn ]; then
-    t1=$(date +%s)
     for m in $topn_models; do
         for s in $(seq 1 "$seeds"); do
             run "rec_topn_${m}_s$s" "${common_topn[@]}" $(recipe_topn "$m") --seed "$s"
@@ -158,10 +160,10 @@ if [ "$only" = all ] || [ "$only" = topn ]; then
             f=(results/runs/rec_topn_${m}_s*.json)
             [ -e "${f[0]}" ] || continue
             printf "| %s | %s | %s | %s | \`%s\` |\n" "$(label "$m")" "$(stat hr10 "${f[@]}")" "$(stat ndcg10 "${f[@]}")" \
-                "$(stat train_seconds "${f[@]}" | sed 's/ ± .*//')" "$(recipe_topn "$m")"
+                "$(fmt=%.1f stat train_seconds "${f[@]}" | sed 's/ ± .*//')" "$(recipe_topn "$m")"
         done
         echo
-        echo "Run time of this table: $(( ($(date +%s) - t1) / 60 )) minutes (runs already in results/runs/ are not repeated)."
+        echo "Run time of this table: $(wall results/runs/rec_topn_*.json) minutes on one core (the sum of its runs' wall times)."
         echo
     } > "$md"
     cat "$md"

@@ -8,10 +8,17 @@
 # Both sides run 32C3-P2-32C3-P2-128-10 (padding 1; conv -> max pool of the current -> LIF;
 # fc -> LIF), batch 64, direct encoding of random images (the static image is the input at
 # every step), the reference's neuron (LIF in the τ form, τ = 2, threshold 1, hard reset to 0,
-# ATan surrogate α = 2), CE on the output rate, Adam. Peak memory is /usr/bin/time -v's maximum
+# ATan surrogate α = 2), CE on the output rate, Adam. Soma takes the event-driven conv for binary
+# input sparser than --sparse-density (0.3), which this untrained net on random images is by
+# far (its first layer hardly fires), so the table also gives Soma with the GEMM path forced
+# (--sparse-density 0): the same dense arithmetic as the reference. Peak memory is
+# /usr/bin/time -v's maximum
 # resident set size of the whole process, for both; the reference's is measured on a rerun of
 # the thread setting --best picked. The machine has 2 cores and is shared: run it when nothing
-# else runs, and compare ratios (both sides are measured back to back).
+# else runs, and compare ratios (both sides are measured back to back). On a busy machine the
+# second table is the one to read: samples per CPU-second of each side on one thread, from the
+# difference of a long and a one-iteration run (start-up cancels), which other processes
+# disturb far less than wall-clock throughput.
 set -eu
 cd "$(dirname "$0")/.."
 SOMA=${SOMA:-build/rel/soma}
@@ -37,22 +44,37 @@ timed() {
     awk -F: '/Maximum resident set size/ {printf "%.0f\n", $2 / 1024}' "$tmp.err"
     rm -f "$tmp" "$tmp.err"
 }
+# samples per CPU-second, one thread: cpu_sps T mode command... (the command takes --iters N last)
+cpu_sps() {
+    local T=$1 mode=$2; shift 2
+    local it=$(( T >= 20 ? 6 : 20 )) a b
+    a=$( { /usr/bin/time -f "%U %S" "$@" 1 >/dev/null; } 2>&1 | tail -1 | awk '{print $1 + $2}')
+    b=$( { /usr/bin/time -f "%U %S" "$@" "$it" >/dev/null; } 2>&1 | tail -1 | awk '{print $1 + $2}')
+    $PY -c "print('%.0f' % (($it - 1) * 64 / max($b - $a, 1e-9)))"
+}
 out=results/bench_conv.md
 mkdir -p results
-rows=()
+rows=(); cpu_rows=()
 for T in "${Ts[@]}"; do
     iters=$(( T >= 20 ? 10 : 30 ))
     for mode in train infer; do
         echo "bench_conv_ref: T = $T, $mode" >&2
         s=$(timed "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --iters "$iters" --warmup 3)
         s_sps=$(echo "$s" | head -1 | jget "${mode}_samples_per_s"); s_rss=$(echo "$s" | tail -1)
+        rate=$(echo "$s" | head -1 | $PY -c "import json,sys; d=json.loads(sys.stdin.read()); print('%.3f' % d['firing_rate'][0])")
+        g=$(timed "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --iters "$iters" --warmup 3 --sparse-density 0)
+        g_sps=$(echo "$g" | head -1 | jget "${mode}_samples_per_s"); g_rss=$(echo "$g" | tail -1)
         best=$($PY "$REF" --best --model conv --T "$T" --batch 64 --mode "$mode" --iters "$iters")
         t_sps=$(echo "$best" | jget samples_per_s); t_thr=$(echo "$best" | jget threads)
         t_env=$(echo "$best" | $PY -c "import json,sys; e=json.loads(sys.stdin.read())['env']; print(' '.join(f'{k}={v}' for k,v in e.items()))")
         # shellcheck disable=SC2086 # t_env is "VAR=value ..." to export
         t=$(export $t_env; timed $PY "$REF" --model conv --T "$T" --batch 64 --mode "$mode" --iters "$iters" --threads "$t_thr")
         t_rss=$(echo "$t" | tail -1)
-        rows+=("$T|$mode|$s_sps|$t_sps|$s_rss|$t_rss|torch threads $t_thr, $t_env")
+        rows+=("$T|$mode|$s_sps|$g_sps|$t_sps|$s_rss|$g_rss|$t_rss|$rate|torch threads $t_thr, $t_env")
+        c_s=$(cpu_sps "$T" "$mode" "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --threads 1 --warmup 0 --iters)
+        c_g=$(cpu_sps "$T" "$mode" "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --threads 1 --warmup 0 --sparse-density 0 --iters)
+        c_t=$(export OPENBLAS_NUM_THREADS=1; cpu_sps "$T" "$mode" $PY "$REF" --model conv --T "$T" --batch 64 --mode "$mode" --threads 1 --warmup 1 --iters)
+        cpu_rows+=("$T|$mode|$c_s|$c_g|$c_t")
     done
 done
 {
@@ -62,16 +84,25 @@ echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /
 echo "Command: \`scripts/bench_conv_ref.sh ${Ts[*]}\` (soma: \`$SOMA bench ${common[*]} -T T --mode M\`)."
 echo "Peak memory: maximum resident set size of the whole process (\`/usr/bin/time -v\`)."
 echo
-echo "| T | mode | Soma samples/s | torch samples/s | ratio | Soma peak RSS MB | torch peak RSS MB | torch setting |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| T | mode | Soma samples/s | Soma, GEMM only | torch samples/s | ratio (GEMM only) | Soma peak RSS MB (GEMM only) | torch peak RSS MB | layer-1 firing rate | torch setting |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do
-    IFS='|' read -r T mode ss ts sr tr setting <<<"$r"
-    $PY - "$T" "$mode" "$ss" "$ts" "$sr" "$tr" "$setting" <<'PYEOF'
+    IFS='|' read -r T mode ss gs ts sr gr tr rate setting <<<"$r"
+    $PY - "$T" "$mode" "$ss" "$gs" "$ts" "$sr" "$gr" "$tr" "$rate" "$setting" <<'PYEOF'
 import sys
-T, mode, ss, ts, sr, tr, setting = sys.argv[1:]
-ss, ts = float(ss), float(ts)
-print(f"| {T} | {mode} | {ss:,.0f} | {ts:,.0f} | **{ss/ts:.1f}×** | {sr} | {tr} | {setting} |")
+T, mode, ss, gs, ts, sr, gr, tr, rate, setting = sys.argv[1:]
+ss, gs, ts = float(ss), float(gs), float(ts)
+print(f"| {T} | {mode} | {ss:,.0f} | {gs:,.0f} | {ts:,.0f} | **{ss/ts:.1f}×** ({gs/ts:.1f}×) | {sr} ({gr}) | {tr} | {rate} | {setting} |")
 PYEOF
+done
+echo
+echo "Samples per CPU-second, one thread each (OpenBLAS on one thread for both):"
+echo
+echo "| T | mode | Soma | Soma, GEMM only | torch | ratio (GEMM only) |"
+echo "|---|---|---|---|---|---|"
+for r in "${cpu_rows[@]}"; do
+    IFS='|' read -r T mode cs cg ct <<<"$r"
+    $PY -c "print('| $T | $mode | {:,.0f} | {:,.0f} | {:,.0f} | **{:.1f}×** ({:.1f}×) |'.format($cs, $cg, $ct, $cs / $ct, $cg / $ct))"
 done
 echo
 } > "$out.tmp"

@@ -74,6 +74,12 @@ if [ -f "${SOMA_CACHE:-cache}/mnist/train-images-idx3-ubyte" ] && [ -z "${SOMA_S
         --max-train 10000 --max-test 2000 --logit-scale 5 --quiet --json
     acc=$(grep -o '"test_accuracy":[0-9.]*' "$tmp/out" | cut -d: -f2)
     awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.88) }' && ok || bad "MNIST subset accuracy ${acc:-none} < 0.88"
+    # a conv net in the thesis's notation (the data's 1x28x28 goes in front), direct encoding
+    expect_rc 0 "mnist conv" "$SOMA" train --data mnist --net 8C3-P2-10 --encoder direct -T 4 --epochs 2 \
+        --batch 32 --max-train 2000 --max-test 500 --loss mse --threshold 0.5 --quiet --json
+    acc=$(grep -o '"test_accuracy":[0-9.]*' "$tmp/out" | cut -d: -f2)
+    awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.80) }' && ok || bad "MNIST conv accuracy ${acc:-none} < 0.80"
+    expect_rc 1 "bad conv net" "$SOMA" train --data mnist --net 8C3-P9-10 --max-train 10; expect_err "does not fit" "bad conv net"
 else
     echo "cli_test: MNIST subset run skipped (no cache/mnist, or sanitizer build)"
 fi

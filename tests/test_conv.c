@@ -53,7 +53,7 @@ TEST(conv_fast_matches_reference) {
         float *G = malloc(sizeof(float) * (size_t)(rows * S * HWo));
         float *d1 = malloc(sizeof(float) * (size_t)(rows * M)), *d2 = malloc(sizeof(float) * (size_t)(rows * M));
         float *w1 = calloc((size_t)(S * F), sizeof(float)), *w2 = calloc((size_t)(S * F), sizeof(float));
-        float *work = malloc(sizeof(float) * (size_t)soma_conv2d_work_floats(op));
+        float *work = malloc(sizeof(float) * (size_t)soma_conv2d_work_floats(op, S));
         for (int64_t i = 0; i < rows * M; i++) x[i] = soma_rng_uniform(&rng) - 0.3f;
         for (int64_t i = 0; i < S * F; i++) E[i] = soma_rng_normal(&rng);
         for (int64_t i = 0; i < rows * S * HWo; i++) G[i] = soma_rng_normal(&rng);
@@ -72,6 +72,22 @@ TEST(conv_fast_matches_reference) {
         b.base.ops->backward_weight(&b.base, w1, G, x, NULL, S, c0, nc, rows);
         soma_conv2d_backward_weight_ref(op, w2, G, x, S, c0, nc, rows);
         CHECK(max_rel(w1, w2, S * F) < 1e-4);
+        /* event-driven: binary x as spike lists, against the reference on the same x */
+        for (int64_t i = 0; i < rows * M; i++) x[i] = soma_rng_uniform(&rng) < 0.3f ? 1.0f : 0.0f;
+        int32_t *idx = malloc(sizeof(int32_t) * (size_t)(rows * M));
+        int64_t off[4];
+        soma_spikes_build(idx, off, x, rows, M);
+        soma_spikes sx = {idx, off, rows, NULL, NULL};
+        memset(Y1, 0, sizeof(float) * (size_t)(rows * S * HWo));
+        b.base.ops->forward(&b.base, Y1, NULL, &sx, E, S, c0, nc, rows);
+        soma_conv2d_forward_ref(op, Y2, x, E, S, c0, nc, rows);
+        CHECK(max_rel(Y1, Y2, rows * S * HWo) < 1e-4);
+        memset(w1, 0, sizeof(float) * (size_t)(S * F));
+        memset(w2, 0, sizeof(float) * (size_t)(S * F));
+        b.base.ops->backward_weight(&b.base, w1, G, NULL, &sx, S, c0, nc, rows);
+        soma_conv2d_backward_weight_ref(op, w2, G, x, S, c0, nc, rows);
+        CHECK(max_rel(w1, w2, S * F) < 1e-4);
+        free(idx);
         /* channels outside [c0, c0 + nc) are untouched */
         for (int64_t c = 0; c < S; c++)
             if (c < c0 || c >= c0 + nc) CHECK(w1[c * F] == 0.0f && Y1[c * HWo] == 0.0f);
@@ -232,17 +248,19 @@ static soma_net_config smooth_cfg(void) {
 TEST(gradcheck_conv_modes) {
     const soma_integrate_mode modes[] = {SOMA_INTEGRATE_LINEAR, SOMA_INTEGRATE_BILINEAR, SOMA_INTEGRATE_SHUNTING};
     for (int m = 0; m < 3; m++)
-        for (int enc = 0; enc < 2; enc++) {
+        for (int enc = 0; enc < 3; enc++) {
             soma_net_config c = smooth_cfg();
             c.integrate.mode = modes[m];
             /* enc 0: real-valued input (direct: the first conv runs once per sample);
-             * enc 1: rate-coded binary input */
+             * enc 1: rate-coded binary input, dense GEMM; enc 2: the same, event-driven */
             c.encoder = enc ? SOMA_ENCODE_RATE : SOMA_ENCODE_DIRECT;
+            c.sparse_max_density = enc == 2 ? 1.0f : 0.0f;
+            const char *const kind[3] = {"real", "binary", "binary/event-driven"};
             char label[64];
-            snprintf(label, sizeof label, "conv/%s/%s", soma_integrate_mode_name(modes[m]), enc ? "binary" : "real");
+            snprintf(label, sizeof label, "conv/%s/%s", soma_integrate_mode_name(modes[m]), kind[enc]);
             GC("1x5x5-2C3-3", c, label);
             /* a second conv fed by spikes, with the input gradient through the first */
-            snprintf(label, sizeof label, "conv-conv/%s/%s", soma_integrate_mode_name(modes[m]), enc ? "binary" : "real");
+            snprintf(label, sizeof label, "conv-conv/%s/%s", soma_integrate_mode_name(modes[m]), kind[enc]);
             GC("1x4x4-2C3-2C3p0s1-3", c, label);
         }
     soma_net_config c = smooth_cfg();
@@ -330,6 +348,53 @@ TEST(direct_reuse_matches_plain) {
         for (int64_t i = 0; i < n1; i++) num += (g1[i] - g2[i]) * (double)(g1[i] - g2[i]), den += (double)g2[i] * g2[i];
         CHECK(sqrt(num) <= 1e-4 * sqrt(den) + 1e-7);
     }
+}
+
+/* The event-driven conv (binary input as spike lists) against the GEMM, at densities 0–100 %,
+ * on the first layer (rate-coded input) and the second (spikes of the first). */
+TEST(event_driven_matches_dense) {
+    static float g1[40000], g2[40000], l1[24], l2[24];
+    const float densities[] = {0.0f, 0.05f, 0.3f, 1.0f};
+    for (int m = 0; m < 3; m++)
+        for (int di = 0; di < 4; di++) {
+            soma_net_config c = soma_net_default_config();
+            c.T = 4, c.chunk = 3, c.encoder = SOMA_ENCODE_RATE, c.neuron.theta = 0.3f;
+            c.integrate.mode = (soma_integrate_mode)m;
+            c.integrate.shunt_scale = 0.5f;
+            soma_net *a = NULL, *b = NULL;
+            enum { B = 8, M = 2 * 6 * 6 };
+            float x[B * M];
+            int32_t y[B];
+            int64_t uid[B];
+            soma_rng r;
+            soma_rng_seed(&r, 11 + (uint64_t)di);
+            for (int i = 0; i < B * M; i++) x[i] = soma_rng_uniform(&r) < densities[di] ? soma_rng_uniform(&r) + 0.2f : 0.0f;
+            for (int i = 0; i < B; i++) y[i] = i % 3, uid[i] = i;
+            c.sparse_max_density = 0.0f;
+            CHECK(soma_net_create(&a, "2x6x6-4C3-P2-4C3-3", &c, 5, NULL) == SOMA_OK);
+            c.sparse_max_density = 1.0f;
+            CHECK(soma_net_create(&b, "2x6x6-4C3-P2-4C3-3", &c, 5, NULL) == SOMA_OK);
+            if (!a || !b) {
+                soma_net_free(a), soma_net_free(b);
+                continue;
+            }
+            soma_batch_stats sa, sb;
+            CHECK(soma_net_train_batch(a, x, y, uid, B, 3, &sa) == SOMA_OK);
+            CHECK(soma_net_train_batch(b, x, y, uid, B, 3, &sb) == SOMA_OK);
+            CHECK(sa.event_chunks[0] == 0 && sb.event_chunks[0] == sb.chunks); /* paths as asked */
+            if (sb.event_chunks[0] != sb.chunks) fprintf(stderr, "  mode %d density %g: %lld of %lld chunks event-driven\n", m, (double)densities[di], (long long)sb.event_chunks[0], (long long)sb.chunks);
+            int64_t n = 0;
+            const float *ga = soma_net_grads(a, &n), *gb = soma_net_grads(b, NULL);
+            memcpy(g1, ga, sizeof(float) * (size_t)n);
+            memcpy(g2, gb, sizeof(float) * (size_t)n);
+            double num = 0, den = 0;
+            for (int64_t i = 0; i < n; i++) num += (g1[i] - g2[i]) * (double)(g1[i] - g2[i]), den += (double)g1[i] * g1[i];
+            CHECK(sqrt(num) <= 1e-5 * sqrt(den) + 1e-9);
+            CHECK(soma_net_eval_batch(a, x, NULL, uid, B, 3, l1, NULL) == SOMA_OK);
+            CHECK(soma_net_eval_batch(b, x, NULL, uid, B, 3, l2, NULL) == SOMA_OK);
+            CHECK(max_rel(l1, l2, B * 3) < 1e-5);
+            soma_net_free(a), soma_net_free(b);
+        }
 }
 
 TEST(threads_bitwise) {
@@ -508,6 +573,7 @@ int main(void) {
     RUN_T(gradcheck_batchnorm);
     RUN_T(gradcheck_residual);
     RUN_T(direct_reuse_matches_plain);
+    RUN_T(event_driven_matches_dense);
     RUN_T(threads_bitwise);
     RUN_T(running_statistics);
     RUN_T(frames_encoder);

@@ -372,7 +372,9 @@ int soma_rec_eval_topn(const soma_rec_model *m, const soma_rec_ratings *all,
                        const soma_rec_ratings *test, int n_neg, int k, uint64_t seed,
                        soma_rec_metrics *out, soma_error *err);
 
-/* Scores n pairs (a batch through the training forward pass). OUT: scores (n). */
+/* Scores n pairs (a batch through the training forward pass). OUT: scores (n). Allocates a
+ * workspace per call, so it is safe from several threads at once (the model is only read);
+ * for a whole catalogue use a scorer. */
 int soma_rec_score_pairs(const soma_rec_model *m, const soma_rec_user_desc *u,
                          const soma_rec_movie_desc *mv, int64_t n, float *scores,
                          soma_error *err);

@@ -35,6 +35,10 @@ void soma_bilinear_combine(const soma_integrator *it, float *cur, const float *Y
             for (int64_t i = 0; i < P; i++) c[i] += p[i] * p[i] - q[i];
         }
         const float *restrict y0 = w ? Y + blk_off(it, r, 0) : NULL;
+        if (in == 1 && y0) { /* dense operators: one position per channel, vectorised */
+            for (int64_t i = 0; i < P; i++) c[i] = y0[i] + b[i] + (per ? lam[i] : lam[0]) * c[i];
+            continue;
+        }
         for (int64_t ch = 0, i = 0; ch < P / in; ch++) {
             const float l = per ? lam[ch] : lam[0], bc = b[ch];
             if (y0)
@@ -79,6 +83,17 @@ void soma_bilinear_grad(const soma_integrator *it, float *G, float *gws, const f
             const float *restrict p = Y + blk_off(it, r, w + f), *restrict q = Y + blk_off(it, r, w + R + f);
             float *restrict gp = G + blk_off(it, r, w + f), *restrict gq = G + blk_off(it, r, w + R + f);
             double dl = 0;
+            if (in == 1 && !per) { /* dense operators, one λ: vectorised */
+                const float l = lam[0];
+                float dlc = 0.0f;
+                for (int64_t i = 0; i < P; i++) {
+                    gp[i] = 2.0f * l * gr[i] * p[i];
+                    gq[i] = -l * gr[i];
+                    dlc += gr[i] * (p[i] * p[i] - q[i]);
+                }
+                dlam[0] += dlc;
+                continue;
+            }
             for (int64_t ch = 0, i = 0; ch < P / in; ch++) {
                 const float l = per ? lam[ch] : lam[0];
                 float dlc = 0.0f;

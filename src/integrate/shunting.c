@@ -35,8 +35,11 @@ void soma_shunting_combine(const soma_integrator *it, float *cur, const float *Y
     shunt_map m = map_of(it);
     for (int64_t r = 0; r < rows; r++) {
         float *restrict c = cur + r * P;
-        for (int64_t ch = 0, i = 0; ch < P / in; ch++)
-            for (int64_t s = 0; s < in; s++, i++) c[i] = b[ch];
+        if (in == 1)
+            for (int64_t i = 0; i < P; i++) c[i] = b[i];
+        else
+            for (int64_t ch = 0, i = 0; ch < P / in; ch++)
+                for (int64_t s = 0; s < in; s++, i++) c[i] = b[ch];
         for (int j = 0; j < m.n_gated; j++) {
             const float *restrict a = Y + blk_off(it, r, m.gated[j]), *restrict z = Y + blk_off(it, r, m.gate[j]);
             for (int64_t i = 0; i < P; i++) c[i] += a[i] * sigm(k * z[i]);

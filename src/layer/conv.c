@@ -50,6 +50,8 @@ static conv_call call_of(const conv_layer *s, const soma_lctx *c) {
     k.io.params = c->params, k.io.E = c->E, k.io.state = c->state;
     k.io.gws = c->gws, k.io.tape = c->tape, k.io.rows_alloc = k.ru, k.io.train = c->train;
     k.io.in_binary = c->in_binary;
+    k.io.sparse_max_density = c->sparse_max_density;
+    k.io.sx_in = k.st ? NULL : c->sx_in; /* the encoder's spike lists (first layer, rate coding) */
     return k;
 }
 
@@ -75,17 +77,16 @@ static void cv_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     const int64_t Q = s->u.Q;
     float *cur = c->scratch, *u = cur + k.ru * Q; /* cur (ru, Q), u (B, Q) */
     k.io.scratch = u + c->B * Q;
-    soma_cunit_forward(&s->u, &k.io, cur, x, k.ru);
+    bool ev = false;
+    int64_t nnz = soma_cunit_forward(&s->u, &k.io, cur, x, k.ru, &ev);
+    if (c->in_active && nnz >= 0) *c->in_active += (double)nnz;
+    if (c->event_driven && ev) *c->event_driven = 1;
     soma_sneuron_forward(&s->n, y, k.mem, cur, k.st, u, k.ntape, c->params + s->o_n,
                          c->state ? c->state + s->s_n : NULL, c->train, c->T, c->B);
-    if (c->spikes) { /* float sums per row vectorise; rows are summed in double */
-        double n = 0;
-        for (int64_t r = 0; r < k.rows; r++) {
-            float a = 0.0f;
-            for (int64_t i = 0; i < Q; i++) a += y[r * Q + i];
-            n += a;
-        }
-        *c->spikes += n;
+    if (c->spikes) { /* spikes are 0/1: an integer count vectorises (a float sum would not) */
+        int64_t n = 0;
+        for (int64_t i = 0; i < k.rows * Q; i++) n += y[i] != 0.0f;
+        *c->spikes += (double)n;
     }
 }
 
@@ -183,7 +184,7 @@ int soma_conv_layer_create(soma_layer **out, const soma_conv_desc *d, int64_t ci
     *out = NULL;
     conv_layer *s = soma_calloc(1, sizeof *s);
     if (!s) return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a conv layer");
-    int rc = soma_cunit_init(&s->u, d, cin, h, w, ip, np->theta, err);
+    int rc = soma_cunit_init(&s->u, d, cin, h, w, ip, np->theta, true, err); /* tape is 16-float aligned */
     if (rc == SOMA_OK) rc = soma_sneuron_init(&s->n, np, d->mpbn, T, s->u.c, s->u.h * s->u.w, err);
     if (rc != SOMA_OK) {
         cv_free(&s->base);
@@ -196,6 +197,7 @@ int soma_conv_layer_create(soma_layer **out, const soma_conv_desc *d, int64_t ci
     l->out_dim = s->u.Q;
     l->out_chw[0] = s->u.c, l->out_chw[1] = s->u.h, l->out_chw[2] = s->u.w;
     l->spiking_out = np->spiking && !np->smooth_forward;
+    l->takes_spikes = true; /* the event-driven conv reads the encoder's spike lists */
     s->o_n = s->u.n_params, s->g_n = s->u.n_gws, s->s_n = s->u.n_state;
     l->n_params = s->u.n_params + s->n.n_params;
     l->gws_size = s->u.n_gws + s->n.n_gws;

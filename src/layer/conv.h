@@ -111,12 +111,17 @@ typedef struct soma_cunit {
     int64_t tape_per_row, tape_fixed;  /* integrator Y and the stages' tapes */
     int64_t scratch_per_row, scratch_fixed;
     int64_t maxp;             /* largest per-row buffer among conv output and stages */
+    bool events;              /* the tape has room for the input's spike lists */
+    int64_t shift, t_Y, t_flag; /* tape layout: row regions start after `shift` floats; Y's
+                                   region; the event-path flag in the fixed part */
 } soma_cunit;
 
 /* Sets up a unit for images (cin, h, w). Parameters come first in the owner's slice
- * (offsets 0..n_params), then gws and state likewise from 0; the owner adds its base. */
+ * (offsets 0..n_params), then gws and state likewise from 0; the owner adds its base.
+ * events: plan tape room for spike lists, so binary input can take the event-driven conv
+ * (the tape must then start 8-byte aligned). */
 int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t h, int64_t w,
-                    const soma_integrate_params *ip, float theta, soma_error *err);
+                    const soma_integrate_params *ip, float theta, bool events, soma_error *err);
 void soma_cunit_free(soma_cunit *u);
 void soma_cunit_init_params(const soma_cunit *u, float *params, soma_rng *rng);
 void soma_cunit_init_state(const soma_cunit *u, float *state);
@@ -134,11 +139,16 @@ typedef struct soma_cunit_io {
     int64_t rows_alloc;              /* rows the tape was planned for (T·B) */
     bool train;
     bool in_binary;                  /* x is 0/1: every integration block takes one GEMM */
+    float sparse_max_density;        /* binary x at most this dense takes the event path */
+    const soma_spikes *sx_in;        /* x as spike lists from the producer (the encoder): the
+                                        event path without building lists; x may be NULL */
 } soma_cunit_io;
 
-/* cur (rows, Q) = stages(integrate(conv(x))). */
-void soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *cur, const float *x,
-                        int64_t rows);
+/* cur (rows, Q) = stages(integrate(conv(x))). Returns the number of nonzero inputs when it
+ * counted them (binary input on a unit with events), else −1; *events_used (may be NULL)
+ * says whether the event-driven path ran. */
+int64_t soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *cur, const float *x,
+                           int64_t rows, bool *events_used);
 /* g (rows, Q) = ∂L/∂cur (clobbered). dx (rows, in_dim) overwritten, or NULL. */
 void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx, float *g,
                          const float *x, int64_t rows);

@@ -7,9 +7,13 @@
  *
  * Blocks, all slices of the owner's: params [integrator | per BN stage γ, β], gws
  * [integrator | per BN stage dγ, dβ, Σmean, Σvar, count], state [per BN stage running mean,
- * var]. Tape per row [Y of the integrator | per stage: x̂ (BN) or argmax bytes (max pool)],
- * tape fixed [per BN stage: mean, invstd]. Scratch per row [A | B | integrator scratch],
- * A and B ping-pong between stages, then the conv workspace (fixed).
+ * var]. Tape per row [spike lists of a binary input (if the unit may get one) | Y of the
+ * integrator | per stage: x̂ (BN) or argmax bytes (max pool)], tape fixed [event-path flag |
+ * per BN stage: mean, invstd]. Scratch per row [A | B | integrator scratch], A and B
+ * ping-pong between stages, then the conv workspace (fixed).
+ *
+ * Binary input at most sparse_max_density dense goes through the conv's event-driven path:
+ * the lists are built once in forward and reused by the weight gradient.
  *
  * Not here: neurons, and anything that differs between train and eval other than BN's
  * statistics.
@@ -21,7 +25,7 @@
 #include <string.h>
 
 int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t h, int64_t w,
-                    const soma_integrate_params *ip, float theta, soma_error *err) {
+                    const soma_integrate_params *ip, float theta, bool events, soma_error *err) {
     memset(u, 0, sizeof *u);
     if (d->cout < 1 || d->k < 1 || d->stride < 1 || d->pad < 0 || d->cout > INT32_MAX)
         return soma_fail(err, SOMA_E_ARG, "conv %lldC%d: bad sizes", (long long)d->cout, d->k);
@@ -30,6 +34,7 @@ int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t
                          (long long)d->cout, d->k, d->pad, (long long)h, (long long)w);
     if (d->nstage < 0 || d->nstage > SOMA_MAX_STAGES)
         return soma_fail(err, SOMA_E_ARG, "conv: at most %d fused stages", SOMA_MAX_STAGES);
+    u->in_dim = cin * h * w;
     u->op = soma_conv2d_create(cin, h, w, d->k, d->stride, d->pad);
     if (!u->op) return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a conv2d synapse");
     int rc = soma_integrator_init(&u->it, &u->op->base, d->cout, ip, err);
@@ -37,12 +42,19 @@ int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t
         soma_cunit_free(u);
         return rc;
     }
-    u->in_dim = cin * h * w;
     u->P0 = u->it.P;
     u->maxp = u->P0;
     int64_t C = d->cout, H = u->op->ho, W = u->op->wo;
     int64_t np = u->it.n_params, ng = u->it.n_gws, ns = 0;
-    int64_t trow = soma_integrator_tape_per_row(&u->it), tfix = 0;
+    /* tape: [spike lists: off (rows + 1 int64) | idx (rows·in_dim int32)] when the input may be
+     * binary, then the integrator's Y, then the stages' regions; fixed part after them */
+    u->events = events;
+    u->shift = events ? 2 : 0;                 /* off's (rows + 1)-th entry */
+    int64_t trow = events ? 2 + u->in_dim : 0;
+    u->t_Y = trow;
+    trow += soma_integrator_tape_per_row(&u->it);
+    int64_t tfix = u->shift;
+    u->t_flag = tfix, tfix += 2;               /* 1 when this call took the event path */
     u->nstage = d->nstage;
     for (int i = 0; i < d->nstage; i++) {
         soma_cstage *s = &u->st[i];
@@ -80,7 +92,7 @@ int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t
     u->n_params = np, u->n_gws = ng, u->n_state = ns;
     u->tape_per_row = trow, u->tape_fixed = tfix;
     u->scratch_per_row = 2 * u->maxp + soma_integrator_scratch_per_row(&u->it, u->in_dim);
-    u->scratch_fixed = soma_conv2d_work_floats(u->op) + 16;
+    u->scratch_fixed = soma_conv2d_work_floats(u->op, (int64_t)u->it.nblk * u->it.N) + 16;
     return SOMA_OK;
 }
 
@@ -156,19 +168,45 @@ static void bind(bound_unit *b, const soma_cunit *u, const soma_cunit_io *io, fl
     b->it.x_binary = io->in_binary;
 }
 
-void soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *cur, const float *x,
-                        int64_t rows) {
+/* The per-row region at row offset t (regions are rows_alloc rows long). */
+static float *region(const soma_cunit *u, const soma_cunit_io *io, int64_t t) {
+    return io->tape + t * io->rows_alloc + u->shift;
+}
+
+/* The input's spike lists in the tape: off (rows + 1) int64 at the tape's start, idx after. */
+static soma_spikes lists_of(const soma_cunit_io *io, int64_t B) {
+    soma_spikes sx = {(const int32_t *)(io->tape + 2 * io->rows_alloc + 2), (const int64_t *)io->tape, B, NULL, NULL};
+    return sx;
+}
+
+int64_t soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *cur, const float *x,
+                           int64_t rows, bool *events_used) {
     unit_scratch s = scratch_of(u, io->scratch, rows);
     bound_unit bu;
     bind(&bu, u, io, s.work);
-    float *Y = io->tape;                               /* (rows_alloc, nblk·P0) */
+    float *Y = region(u, io, u->t_Y);                  /* (rows_alloc, nblk·P0) */
     float *tfix = io->tape + u->tape_per_row * io->rows_alloc;
     float *src = u->nstage ? s.A : cur;
-    soma_integrator_forward(&bu.it, src, Y, x, NULL, io->E, io->params, s.isc, rows);
+    /* Binary input sparse enough: the event-driven conv (lists built here, kept for backward). */
+    int64_t nnz = -1;
+    soma_spikes sx = lists_of(io, rows);
+    const soma_spikes *psx = NULL;
+    if (io->sx_in) {
+        psx = io->sx_in, nnz = io->sx_in->off[rows] - io->sx_in->off[0];
+        if (u->events) tfix[u->t_flag] = 1.0f;
+    } else if (u->events) {
+        tfix[u->t_flag] = 0.0f;
+        if (io->in_binary && io->sparse_max_density > 0) {
+            nnz = soma_spikes_build((int32_t *)sx.idx, (int64_t *)sx.off, x, rows, u->in_dim);
+            if ((double)nnz <= io->sparse_max_density * (double)rows * (double)u->in_dim) psx = &sx, tfix[u->t_flag] = 1.0f;
+        }
+    }
+    if (events_used) *events_used = psx != NULL;
+    soma_integrator_forward(&bu.it, src, Y, x, psx, io->E, io->params, s.isc, rows);
     for (int i = 0; i < u->nstage; i++) {
         const soma_cstage *st = &u->st[i];
         float *dst = i == u->nstage - 1 ? cur : src == s.A ? s.B : s.A;
-        float *trow = io->tape + st->t_row * io->rows_alloc;
+        float *trow = region(u, io, st->t_row);
         switch (st->d.kind) {
         case SOMA_STAGE_MAXPOOL: soma_pool_forward(&st->pool, dst, (uint8_t *)trow, src, rows); break;
         case SOMA_STAGE_AVGPOOL: soma_pool_forward(&st->pool, dst, NULL, src, rows); break;
@@ -185,6 +223,7 @@ void soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *cur
         }
         src = dst;
     }
+    return nnz;
 }
 
 void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx, float *g,
@@ -192,13 +231,15 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
     unit_scratch s = scratch_of(u, io->scratch, rows);
     bound_unit bu;
     bind(&bu, u, io, s.work);
-    const float *Y = io->tape;
+    const float *Y = region(u, io, u->t_Y);
     const float *tfix = io->tape + u->tape_per_row * io->rows_alloc;
+    soma_spikes sx = lists_of(io, rows);
+    const soma_spikes *psx = io->sx_in ? io->sx_in : u->events && tfix[u->t_flag] != 0.0f ? &sx : NULL;
     float *gc = g; /* ∂L/∂(output of stage i) */
     for (int i = u->nstage - 1; i >= 0; i--) {
         const soma_cstage *st = &u->st[i];
         float *dst = gc == s.A ? s.B : s.A;
-        const float *trow = io->tape + st->t_row * io->rows_alloc;
+        const float *trow = region(u, io, st->t_row);
         switch (st->d.kind) {
         case SOMA_STAGE_MAXPOOL: soma_pool_backward(&st->pool, dst, (const uint8_t *)trow, gc, rows); break;
         case SOMA_STAGE_AVGPOOL: soma_pool_backward(&st->pool, dst, NULL, gc, rows); break;
@@ -221,7 +262,7 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
         }
         gc = dst;
     }
-    soma_integrator_backward(&bu.it, dx, io->gws, gc, Y, x, NULL, io->E, io->params, s.isc, rows);
+    soma_integrator_backward(&bu.it, dx, io->gws, gc, Y, x, psx, io->E, io->params, s.isc, rows);
 }
 
 void soma_cunit_update_state(const soma_cunit *u, float *state, const float *gws) {

@@ -57,9 +57,6 @@ typedef struct soma_layer_ops {
      * values, and its update from the chunk-summed workspace after each training batch. */
     void (*init_state)(const soma_layer *l, float *state);
     void (*update_state)(const soma_layer *l, float *state, const float *gws);
-    /* Optional: the mean over T of each output neuron's membrane (B, out_dim) after forward;
-     * the net uses it to break ties between equal spike counts of the output layer. */
-    void (*mean_membrane)(const soma_layer *l, const soma_lctx *c, float *out);
 } soma_layer_ops;
 
 struct soma_layer {

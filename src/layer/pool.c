@@ -45,14 +45,13 @@ static void pool2_forward(const soma_pool_geom *g, float *restrict y, uint8_t *r
             }
             uint8_t *restrict ar = arg + (p * Ho + oy) * Wo;
             for (int64_t ox = 0; ox < Wo; ox++) {
-                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-                /* first maximum in window order (a, b, c, d), as the generic loop */
-                int i = 0;
-                float m = a;
-                if (b > m) m = b, i = 1;
-                if (c > m) m = c, i = 2;
-                if (d > m) m = d, i = 3;
-                yr[ox] = m, ar[ox] = (uint8_t)i;
+                const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                /* first maximum in window order (a, b, c, d), as the generic loop; selects,
+                 * not branches, so the loop vectorises */
+                const float m0 = b > a ? b : a, m1 = d > c ? d : c;
+                const int i0 = b > a, i1 = d > c ? 3 : 2;
+                yr[ox] = m1 > m0 ? m1 : m0;
+                ar[ox] = (uint8_t)(m1 > m0 ? i1 : i0);
             }
         }
 }

@@ -57,6 +57,7 @@ static res_tape tape_of(const res_layer *r, float *tape, int64_t rows) {
 static soma_cunit_io io_of(const soma_lctx *c, int64_t po, int64_t go, int64_t so, float *tape,
                            float *scratch, int64_t rows) {
     soma_cunit_io io;
+    memset(&io, 0, sizeof io); /* no spike lists, no event path inside a block */
     io.params = c->params + po;
     io.E = c->E; /* offset by the caller */
     io.state = c->state ? c->state + so : NULL;
@@ -103,17 +104,17 @@ static void rs_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     float *u = cur_s + rows * Q, *usc = u + c->B * maxq;
     const float *state = c->state;
     soma_cunit_io io = io_of(c, 0, 0, 0, t.ua, usc, rows);
-    soma_cunit_forward(&r->ua, &io, cur_a, x, rows);
+    soma_cunit_forward(&r->ua, &io, cur_a, x, rows, NULL);
     soma_sneuron_forward(&r->na, t.spk_a, t.mem_a, cur_a, false, u, t.na, c->params + r->p_na,
                          state ? state + r->s_na : NULL, c->train, c->T, c->B);
     io = io_of(c, r->p_ub, 0, r->s_ub, t.ub, usc, rows);
     io.E = c->E + E_of(&r->ua);
     io.in_binary = l->spiking_out; /* a's spikes are binary iff this block's are */
-    soma_cunit_forward(&r->ub, &io, cur_b, t.spk_a, rows);
+    soma_cunit_forward(&r->ub, &io, cur_b, t.spk_a, rows, NULL);
     if (r->has_short) {
         io = io_of(c, r->p_us, 0, r->s_us, t.us, usc, rows);
         io.E = c->E + E_of(&r->ua) + E_of(&r->ub);
-        soma_cunit_forward(&r->us, &io, cur_s, x, rows);
+        soma_cunit_forward(&r->us, &io, cur_s, x, rows, NULL);
         for (int64_t i = 0; i < rows * Q; i++) cur_b[i] += cur_s[i];
     } else {
         for (int64_t i = 0; i < rows * Q; i++) cur_b[i] += x[i];
@@ -240,10 +241,11 @@ int soma_residual_layer_create(soma_layer **out, const soma_res_desc *d, int64_t
     soma_conv_desc db = {d->cout, 3, 1, 1, 1, {{d->bn, 0, branch_alpha}}, false};
     soma_conv_desc ds = {d->cout, 1, d->stride, 0, 1, {{d->bn, 0, branch_alpha}}, false};
     r->has_short = d->stride != 1 || d->cout != cin;
-    int rc = soma_cunit_init(&r->ua, &da, cin, h, w, ip, np->theta, err);
+    /* no spike lists: the units' tapes sit at unaligned offsets inside the block's tape */
+    int rc = soma_cunit_init(&r->ua, &da, cin, h, w, ip, np->theta, false, err);
     if (rc == SOMA_OK) rc = soma_sneuron_init(&r->na, np, d->mpbn, T, r->ua.c, r->ua.h * r->ua.w, err);
-    if (rc == SOMA_OK) rc = soma_cunit_init(&r->ub, &db, r->ua.c, r->ua.h, r->ua.w, ip, np->theta, err);
-    if (rc == SOMA_OK && r->has_short) rc = soma_cunit_init(&r->us, &ds, cin, h, w, ip, np->theta, err);
+    if (rc == SOMA_OK) rc = soma_cunit_init(&r->ub, &db, r->ua.c, r->ua.h, r->ua.w, ip, np->theta, false, err);
+    if (rc == SOMA_OK && r->has_short) rc = soma_cunit_init(&r->us, &ds, cin, h, w, ip, np->theta, false, err);
     if (rc == SOMA_OK && r->has_short && (r->us.h != r->ub.h || r->us.w != r->ub.w))
         rc = soma_fail(err, SOMA_E_SHAPE, "residual block: shortcut %lldx%lld does not match %lldx%lld",
                        (long long)r->us.h, (long long)r->us.w, (long long)r->ub.h, (long long)r->ub.w);

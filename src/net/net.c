@@ -239,7 +239,6 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     pl->scratch = o, o += ALIGN16(scratch);
     pl->gws = o, o += ALIGN16(net->n_gws);
     pl->logits = o, o += ALIGN16(Bc * net->out_dim);
-    pl->tiebreak = o, o += ALIGN16(Bc * net->out_dim);
     return o;
 }
 
@@ -336,16 +335,8 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     }
     const int64_t C = net->out_dim;
     float *logits = buf + pl->logits, *dy = buf + pl->grad[0];
-    /* a spiking output layer's ties (equal spike counts) go to the higher mean membrane */
-    const soma_layer *last = net->layers[net->nl - 1];
-    float *tb = NULL;
-    if (last->ops->mean_membrane && last->spiking_out && C > 1) {
-        tb = buf + pl->tiebreak;
-        c.tape = buf + pl->tape[net->nl - 1];
-        last->ops->mean_membrane(last, &c, tb);
-    }
     ch->stats.loss_sum = soma_loss_eval(net->cfg.loss, net->cfg.logit_scale, logits, train ? dy : NULL,
-                                        &ch->stats.correct, in, y, T, B, C, grad_scale, tb);
+                                        &ch->stats.correct, in, y, T, B, C, grad_scale);
     ch->stats.samples = B;
     ch->stats.chunks = 1;
     if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);

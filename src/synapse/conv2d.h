@@ -9,8 +9,10 @@
  *   H_out = (H + 2·pad − K) / stride + 1        (floor, as PyTorch)
  *
  * The fast path lowers each image to columns (im2col, fan_in × H_out·W_out) and runs one GEMM
- * per image; the column buffer is a workspace the caller binds per call (soma_conv2d_bind),
- * because one operator is shared by chunks that run on different threads at once.
+ * per image; with binary input given as spike lists (soma_spikes) forward and weight gradient
+ * are event-driven instead. The buffers are a workspace the caller binds per call
+ * (soma_conv2d_bind), because one operator is shared by chunks that run on different threads
+ * at once.
  */
 #ifndef SOMA_CONV2D_H
 #define SOMA_CONV2D_H
@@ -28,8 +30,9 @@ typedef struct soma_conv2d {
 /* Creates the operator, or NULL (out of memory or sizes that give no output pixel). */
 soma_conv2d *soma_conv2d_create(int64_t cin, int64_t h, int64_t w, int64_t k, int64_t stride,
                                 int64_t pad);
-/* Floats of workspace one call needs (independent of the number of rows). */
-int64_t soma_conv2d_work_floats(const soma_conv2d *op);
+/* Floats of workspace one call over up to S channels needs (independent of the number of
+ * rows), dense or event-driven. */
+int64_t soma_conv2d_work_floats(const soma_conv2d *op, int64_t S);
 /* A per-call copy of src with its workspace bound: *dst = *src, dst->work = work. The copy is
  * used through &dst->base for the duration of the call (e.g. on the caller's stack). */
 void soma_conv2d_bind(soma_conv2d *dst, const soma_conv2d *src, float *work);

@@ -13,7 +13,7 @@
 
 double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, int64_t *correct,
                       const float *out, const int32_t *y, int T, int64_t B, int64_t C,
-                      float grad_scale, const float *tiebreak) {
+                      float grad_scale) {
     double total = 0;
     const float invT = 1.0f / (float)T;
     for (int64_t b = 0; b < B; b++) {
@@ -23,26 +23,13 @@ double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, i
             const float *o = out + ((int64_t)t * B + b) * C;
             for (int64_t c = 0; c < C; c++) z[c] += o[c];
         }
-        const float unit = invT * (kind == SOMA_LOSS_CE ? scale : 1.0f); /* one spike's worth */
-        for (int64_t c = 0; c < C; c++) z[c] *= unit;
-        /* The loss below sees the pure readout; the prediction (and the logits handed back) break
-         * ties between equal spike counts by the mean membrane potential, shifted by at most a
-         * tenth of one spike so that no other order changes. */
-        float zt[1024];
-        for (int64_t c = 0; c < C; c++) {
-            float a = tiebreak && C > 1 ? tiebreak[b * C + c] : 0.0f;
-            a = a > 10.0f ? 10.0f : a < -10.0f ? -10.0f : a;
-            zt[c] = z[c] + a * (unit / 100.0f);
-        }
+        for (int64_t c = 0; c < C; c++) z[c] *= invT * (kind == SOMA_LOSS_CE ? scale : 1.0f);
         int64_t best = 0;
         for (int64_t c = 1; c < C; c++)
-            if (zt[c] > zt[best]) best = c;
+            if (z[c] > z[best]) best = c;
         if (C == 1) best = z[0] > 0.5f; /* a single output is a binary rate readout */
-        if (correct && y && best == y[b]) (*correct)++;
-        if (!y) {
-            for (int64_t c = 0; c < C; c++) z[c] = zt[c];
-            continue;
-        }
+        if (!y) continue;
+        if (correct && best == y[b]) (*correct)++;
         float dz[1024];
         float *d = C <= 1024 ? dz : NULL;
         if (kind == SOMA_LOSS_CE) {
@@ -71,7 +58,6 @@ double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, i
                 float *g = dout + ((int64_t)t * B + b) * C;
                 for (int64_t c = 0; c < C; c++) g[c] = d[c] * invT * grad_scale;
             }
-        for (int64_t c = 0; c < C; c++) z[c] = zt[c];
     }
     return total;
 }
