@@ -195,7 +195,8 @@ int cmd_train(int argc, char **argv) {
         }
         if (a.save && (rc = soma_net_save(net, opt, a.save, &err))) goto fail;
     }
-    printf("test accuracy: %.2f%% (%lld samples)\n", 100 * ev.accuracy, (long long)ev.n);
+    /* with --json, stdout carries only the JSON object */
+    fprintf(a.json ? stderr : stdout, "test accuracy: %.2f%% (%lld samples)\n", 100 * ev.accuracy, (long long)ev.n);
     if (a.json) {
         json_out j;
         json_begin(&j, stdout);

@@ -84,7 +84,7 @@ md=results/fc_table_$dataset.md
         for neuron in $neurons; do
             files=(results/runs/fc_${dataset}_784-${size}-10_${neuron}_e${epochs}_s*.json)
             [ -e "${files[0]}" ] || continue
-            cat "${files[@]}" | awk -v net="784-$size-10" -v neuron="$neuron" -v thesis="$(thesis "$dataset" "$size" "$neuron")" '
+            grep -h '^{' "${files[@]}" | awk -v net="784-$size-10" -v neuron="$neuron" -v thesis="$(thesis "$dataset" "$size" "$neuron")" '
                 function num(key,   m) { if (match($0, "\"" key "\":[-0-9.e]+")) { m = substr($0, RSTART, RLENGTH); sub(/.*:/, "", m); return m + 0 } return 0 }
                 { a[NR] = 100 * num("test_accuracy"); b[NR] = 100 * num("best_test_accuracy"); s += num("train_samples_per_s"); w += num("wall_seconds") }
                 END { n = NR; for (i = 1; i <= n; i++) { ma += a[i]; mb += b[i] } ma /= n; mb /= n
