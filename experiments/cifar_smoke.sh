@@ -3,7 +3,7 @@
 # MPBN-ResNet-20 (T = 4), written in the notation as docs/conv_nets.md derives them, train on
 # CIFAR-10-format data and are evaluated. Real CIFAR-10 (the binary version) is used when
 # cache/cifar10/ has it; otherwise scripts/gen_cifar_like.sh writes a small synthetic set in
-# the same format. Writes results/cifar_smoke.md.
+# the same format. Writes results/cifar_smoke.md (results/cifar_smoke_w<width>.md for --width).
 #
 #   experiments/cifar_smoke.sh                       # full-width nets, a short run each
 #   experiments/cifar_smoke.sh --width 4 --train 2000 --epochs 3    # nets 1/4 as wide, longer
@@ -48,6 +48,7 @@ rm -f results/tmp/cifar_smoke_*.jsonl
 run plif "$plif" --dynamics plif --tau 2 --detach-reset --surrogate atan --loss mse -T 8
 run resnet "$resnet" --readout membrane --loss ce -T 4
 out=results/cifar_smoke.md
+[ "$width" != 1 ] && out=results/cifar_smoke_w$width.md
 {
     echo "## CIFAR-10 code path: PLIF-Net and MPBN-ResNet-20 (experiments/cifar_smoke.sh)"
     echo

@@ -4,8 +4,8 @@
  * (optionally MPBN, mpbn.c), in multi-step form, written the way layer/spiking.c writes the
  * dense layer.
  *
- * Forward for a chunk: the T·B input images go through the unit (one GEMM per image), then one
- * fused pass runs the dynamics over T. When the input is the same at every step (direct
+ * Forward for a chunk: the T·B input images go through the unit (one GEMM per image, or the
+ * event-driven conv for sparse binary input), then one fused pass runs the dynamics over T. When the input is the same at every step (direct
  * encoding into the first layer, lctx.in_static), the unit runs on the B images once and the
  * neurons receive that current at every step; backward then sums ∂L/∂i over T before the
  * unit's backward, which is exact because the unit is a function of the input alone.
@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_TENSORS 24
+#define MAX_TENSORS 32 /* integrator ≤ 7, 4 per BN stage (≤ 4 stages), MPBN 4, PLIF 1 */
 
 typedef struct conv_layer {
     soma_layer base; /* must be first */

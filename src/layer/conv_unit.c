@@ -12,8 +12,10 @@
  * per BN stage: mean, invstd]. Scratch per row [A | B | integrator scratch], A and B
  * ping-pong between stages, then the conv workspace (fixed).
  *
- * Binary input at most sparse_max_density dense goes through the conv's event-driven path:
- * the lists are built once in forward and reused by the weight gradient.
+ * Binary input at most half of sparse_max_density dense (the measured break-even of the conv's
+ * event path is lower than the dense layer's) goes through the conv's event-driven path: the
+ * lists are built once in forward and reused by the weight gradient. The first layer under
+ * rate coding gets the encoder's lists when the net chose the event path (its own threshold).
  *
  * Not here: neurons, and anything that differs between train and eval other than BN's
  * statistics.
@@ -198,7 +200,10 @@ int64_t soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *
         tfix[u->t_flag] = 0.0f;
         if (io->in_binary && io->sparse_max_density > 0) {
             nnz = soma_spikes_build((int32_t *)sx.idx, (int64_t *)sx.off, x, rows, u->in_dim);
-            if ((double)nnz <= io->sparse_max_density * (double)rows * (double)u->in_dim) psx = &sx, tfix[u->t_flag] = 1.0f;
+            /* half the dense layers' threshold: each conv spike costs K² short vector adds
+             * against a GEMM that runs near peak; measured break-even ≈ 17 % (32C3, 14×14) */
+            if ((double)nnz <= 0.5 * io->sparse_max_density * (double)rows * (double)u->in_dim)
+                psx = &sx, tfix[u->t_flag] = 1.0f;
         }
     }
     if (events_used) *events_used = psx != NULL;

@@ -9,6 +9,7 @@
  * backward pass; ties go to the first pixel in the window, as PyTorch's CPU kernel does.
  */
 #include "layer/conv.h"
+#include "synapse/synop.h" /* SOMA_HOT */
 
 #include <stdio.h>
 #include <string.h>
@@ -30,8 +31,9 @@ int soma_pool_geom_init(soma_pool_geom *g, soma_pool_kind kind, int64_t c, int64
     return SOMA_OK;
 }
 
-/* 2×2 windows, stride 2 (the reference nets' pooling): fixed loops the compiler unrolls. */
-static void pool2_forward(const soma_pool_geom *g, float *restrict y, uint8_t *restrict arg,
+/* 2×2 windows, stride 2 (the reference nets' pooling): fixed, branch-free loops that the
+ * target clones vectorise (the generic loop ran scalar with a branch per comparison). */
+SOMA_HOT static void pool2_forward(const soma_pool_geom *g, float *restrict y, uint8_t *restrict arg,
                           const float *restrict x, int64_t n) {
     const int64_t W = g->w, HW = g->h * g->w, Ho = g->ho, Wo = g->wo;
     for (int64_t p = 0; p < n; p++)
@@ -46,17 +48,17 @@ static void pool2_forward(const soma_pool_geom *g, float *restrict y, uint8_t *r
             uint8_t *restrict ar = arg + (p * Ho + oy) * Wo;
             for (int64_t ox = 0; ox < Wo; ox++) {
                 const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-                /* first maximum in window order (a, b, c, d), as the generic loop; selects,
-                 * not branches, so the loop vectorises */
-                const float m0 = b > a ? b : a, m1 = d > c ? d : c;
-                const int i0 = b > a, i1 = d > c ? 3 : 2;
-                yr[ox] = m1 > m0 ? m1 : m0;
-                ar[ox] = (uint8_t)(m1 > m0 ? i1 : i0);
+                /* the first maximum in window order (a, b, c, d), as the generic loop */
+                const int up = b > a, dn = d > c;
+                const float m0 = up ? b : a, m1 = dn ? d : c;
+                const int low = m1 > m0;
+                yr[ox] = low ? m1 : m0;
+                ar[ox] = (uint8_t)(low ? 2 + dn : up);
             }
         }
 }
 
-static void pool2_backward(const soma_pool_geom *g, float *restrict dx, const uint8_t *restrict arg,
+SOMA_HOT static void pool2_backward(const soma_pool_geom *g, float *restrict dx, const uint8_t *restrict arg,
                            const float *restrict dy, int64_t n) {
     const int64_t W = g->w, H = g->h, Ho = g->ho, Wo = g->wo;
     for (int64_t p = 0; p < n; p++) {

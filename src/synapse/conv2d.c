@@ -177,11 +177,26 @@ SOMA_HOT NO_LIBCALLS static void unlower_s1(const soma_conv2d *c, float *restric
 
 /* ---- event-driven input -------------------------------------------------------------------- */
 
-/* Visits every (tap k, output position) an active input pixel idx feeds. */
+/* Visits every (tap, output position pos) an active input pixel idx feeds. Stride 1 (all the
+ * reference nets) computes the valid tap range once instead of testing every tap with an
+ * integer division. */
 #define FOR_TAPS(c, idx, BODY)                                                                  \
     do {                                                                                        \
-        const int64_t hw_ = (c)->h * (c)->w, ci_ = (idx) / hw_, iy_ = ((idx) % hw_) / (c)->w;   \
-        const int64_t ix_ = (idx) % (c)->w, K_ = (c)->k, s_ = (c)->stride, p_ = (c)->pad;       \
+        const int64_t hw_ = (c)->h * (c)->w, ci_ = (idx) / hw_, rr_ = (idx) - ci_ * hw_;       \
+        const int64_t iy_ = rr_ / (c)->w, ix_ = rr_ - iy_ * (c)->w;                             \
+        const int64_t K_ = (c)->k, s_ = (c)->stride, p_ = (c)->pad;                             \
+        if (s_ == 1) {                                                                          \
+            const int64_t y0_ = iy_ + p_ - ((c)->ho - 1), x0_ = ix_ + p_ - ((c)->wo - 1);       \
+            const int64_t kyl_ = y0_ > 0 ? y0_ : 0, kyh_ = iy_ + p_ < K_ - 1 ? iy_ + p_ : K_ - 1; \
+            const int64_t kxl_ = x0_ > 0 ? x0_ : 0, kxh_ = ix_ + p_ < K_ - 1 ? ix_ + p_ : K_ - 1; \
+            for (int64_t ky_ = kyl_; ky_ <= kyh_; ky_++)                                        \
+                for (int64_t kx_ = kxl_; kx_ <= kxh_; kx_++) {                                  \
+                    const int64_t tap = (ci_ * K_ + ky_) * K_ + kx_;                            \
+                    const int64_t pos = (iy_ + p_ - ky_) * (c)->wo + ix_ + p_ - kx_;            \
+                    BODY;                                                                       \
+                }                                                                               \
+            break;                                                                              \
+        }                                                                                       \
         for (int64_t ky_ = 0; ky_ < K_; ky_++) {                                                \
             const int64_t ny_ = iy_ + p_ - ky_;                                                 \
             if (ny_ < 0 || ny_ % s_ || ny_ / s_ >= (c)->ho) continue;                           \
