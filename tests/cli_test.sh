@@ -79,7 +79,7 @@ if [ -f "${SOMA_CACHE:-cache}/mnist/train-images-idx3-ubyte" ] && [ -z "${SOMA_S
         --batch 32 --max-train 2000 --max-test 500 --loss mse --threshold 0.5 --quiet --json
     acc=$(grep -o '"test_accuracy":[0-9.]*' "$tmp/out" | cut -d: -f2)
     awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.80) }' && ok || bad "MNIST conv accuracy ${acc:-none} < 0.80"
-    expect_rc 1 "bad conv net" "$SOMA" train --data mnist --net 8C3-P9-10 --max-train 10; expect_err "does not fit" "bad conv net"
+    expect_rc 1 "bad conv net" "$SOMA" train --data mnist --net 8C3-P29-10 --max-train 10; expect_err "does not fit" "bad conv net"
 else
     echo "cli_test: MNIST subset run skipped (no cache/mnist, or sanitizer build)"
 fi
