@@ -91,7 +91,7 @@ data: deps
 demo: data
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/soma train --data mnist --net 784-100-10 --neuron lif -T 20 --epochs 1 \
-	    --batch 128 --lr 1e-3 --seed 1
+	    --batch 128 --optim adamw --lr 2e-3 --weight-decay 0.5 --loss mse --seed 1
 
 # ---- tests ----------------------------------------------------------------------------------
 # check-plain runs every tests/test_* binary and tests/cli_test.sh; check-asan runs the same
