@@ -34,7 +34,9 @@ if [ -z "${SOMA:-}" ]; then # SOMA=path/to/soma runs another build
     make --no-print-directory data all >/dev/null
     SOMA=build/rel/soma
 fi
-mkdir -p results/runs cache/runs
+runs=results/runs
+[ -n "$tag" ] && runs=results/tmp/runs # tagged (sanity) runs stay out of the committed results
+mkdir -p "$runs" cache/runs
 net=32C3-P2-32C3-P2-128-10
 
 # The recipe (same for every neuron): direct encoding (the image is the input current at every
@@ -64,7 +66,7 @@ start=$(date +%s)
 for neuron in $neurons; do
     for seed in $(seq 1 "$seeds"); do
         name="conv_${dataset}_${net}_${neuron}_e${epochs}_s${seed}${tag}"
-        out="results/runs/$name.json" ckpt="cache/runs/$name.ckpt" metrics="results/runs/$name.metrics.jsonl"
+        out="$runs/$name.json" ckpt="cache/runs/$name.ckpt" metrics="$runs/$name.metrics.jsonl"
         [ -s "$out" ] && continue
         extra=()
         [ "$neuron" = bilinear ] && extra=("${extra_bilinear[@]}")
@@ -114,7 +116,7 @@ md=results/conv_table_$dataset.md
     echo "| net | neuron | thesis | Soma (final) | Soma (best epoch) | seeds | train samples/s | s / epoch (train) | minutes per run |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for neuron in $neurons; do
-        files=(results/runs/conv_${dataset}_${net}_${neuron}_e${epochs}_s*${tag}.json)
+        files=("$runs"/conv_${dataset}_${net}_${neuron}_e${epochs}_s*${tag}.json)
         [ -e "${files[0]}" ] || continue
         cat "${files[@]}" | awk -v net="$net" -v neuron="$neuron" -v thesis="$(thesis "$dataset" "$neuron")" '
             function num(key,   m) { if (match($0, "\"" key "\":[-0-9.e]+")) { m = substr($0, RSTART, RLENGTH); sub(/.*:/, "", m); return m + 0 } return 0 }
