@@ -48,6 +48,11 @@ int soma_ckpt_set(soma_ckpt *ck, const char *key, const char *value);
 /* The value of key, or NULL. Valid until the container is freed or the key replaced. */
 const char *soma_ckpt_get(const soma_ckpt *ck, const char *key);
 
+/* Reads key as a finite number (strict strtod: the whole value must parse). SOMA_E_FORMAT with
+ * a message naming `name` (the file) and the key when it is missing or not a number. */
+int soma_ckpt_get_number(const soma_ckpt *ck, const char *key, double *out, const char *name,
+                         soma_error *err);
+
 /* Adds a tensor (data copied). Names are unique; adding an existing name is SOMA_E_ARG. */
 int soma_ckpt_add(soma_ckpt *ck, const char *name, const float *data, int ndim,
                   const int64_t *dims);

@@ -17,6 +17,7 @@
 #include "soma/checkpoint.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -747,4 +748,17 @@ int soma_ckpt_read(soma_ckpt **out, const char *path, soma_error *err) {
     rc = soma_ckpt_parse(out, buf, len, path, err);
     soma_free(buf);
     return rc;
+}
+
+int soma_ckpt_get_number(const soma_ckpt *ck, const char *key, double *out, const char *name,
+                         soma_error *err) {
+    const char *s = soma_ckpt_get(ck, key);
+    if (!s) return soma_fail(err, SOMA_E_FORMAT, "%s: missing key \"%s\"", name, key);
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        return soma_fail(err, SOMA_E_FORMAT, "%s: key \"%s\" has a non-numeric value \"%.40s\"", name, key, s);
+    *out = v;
+    return SOMA_OK;
 }

@@ -109,14 +109,8 @@ int soma_net_save(const soma_net *net, const soma_optim *opt, const char *path, 
 }
 
 static int get_num(const soma_ckpt *ck, const char *path, const char *key, double *out, soma_error *err) {
-    const char *s = soma_ckpt_get(ck, key);
-    if (!s) return soma_fail(err, SOMA_E_FORMAT, "%s: missing key \"%s\"", path, key);
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno) return soma_fail(err, SOMA_E_FORMAT, "%s: key \"%s\" has non-numeric value \"%s\"", path, key, s);
-    *out = v;
-    return SOMA_OK;
+    *out = 0; /* defined on every path, as the callers' flow analysis expects */
+    return soma_ckpt_get_number(ck, key, out, path, err);
 }
 
 int soma_net_load(soma_net **out, soma_optim **opt_out, const char *path, soma_error *err) {

@@ -164,15 +164,8 @@ int soma_rec_model_save(const soma_rec_model *m, const char *path, soma_error *e
 }
 
 static int get_num(const soma_ckpt *ck, const char *path, const char *key, double *out, soma_error *err) {
-    const char *s = soma_ckpt_get(ck, key);
-    if (!s) return soma_fail(err, SOMA_E_FORMAT, "%s: missing key \"%s\"", path, key);
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
-        return soma_fail(err, SOMA_E_FORMAT, "%s: key \"%s\" has a non-numeric value \"%.40s\"", path, key, s);
-    *out = v;
-    return SOMA_OK;
+    *out = 0; /* defined on every path, as the callers' flow analysis expects */
+    return soma_ckpt_get_number(ck, key, out, path, err);
 }
 
 static int get_int(const soma_ckpt *ck, const char *path, const char *key, int64_t lo, int64_t hi, int64_t *out,
@@ -234,7 +227,7 @@ int soma_rec_model_load(soma_rec_model **out, const char *path, soma_error *err)
         else if (f->type == F_U32) *(uint32_t *)(c + f->off) = (uint32_t)v;
         else *(int *)(c + f->off) = (int)v;
     }
-    int64_t us, ms, ng, no, nu, nm;
+    int64_t us = 0, ms = 0, ng = 0, no = 0, nu = 0, nm = 0;
     if ((rc = get_int(ck, path, "rec.user_slots", cfg.spare_users, INT32_MAX / 2, &us, err)) ||
         (rc = get_int(ck, path, "rec.movie_slots", cfg.spare_movies, INT32_MAX / 2, &ms, err)) ||
         (rc = get_int(ck, path, "rec.n_genres", 0, SOMA_REC_MAX_GENRES, &ng, err)) ||

@@ -7,6 +7,7 @@
  * the same result up to float rounding; the caller picks one by measured input density.
  */
 #include "synapse/synop.h"
+#include "kernels/vec16.h"
 
 #include <cblas.h>
 #include <string.h>
@@ -66,17 +67,7 @@ void soma_dense_backward_weight_ref(float *dE, const float *G, const float *x, i
 
 /* ---- fast kernels ----------------------------------------------------------------------- */
 
-/* 16 floats as one value: GCC/clang lower it to one AVX-512, two AVX or four SSE registers,
- * so the gathers below keep their partial sums in registers whatever the target. Plain loops
- * were auto-vectorised the wrong way round (across spikes instead of across outputs). */
-typedef float v16 __attribute__((vector_size(64)));
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-ALWAYS_INLINE v16 ld16(const float *p) {
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-ALWAYS_INLINE void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+/* Register-blocked gathers: v16 from kernels/vec16.h. */
 
 /* y[0:16·W] = Σ_j E[idx[j], 0:16·W] with the sums in registers while the spike list streams. */
 #define GATHER(W)                                                                            \

@@ -8,6 +8,7 @@
  * how the integration modes see this operator.
  */
 #include "synapse/sparse.h"
+#include "kernels/vec16.h"
 
 #include <string.h>
 
@@ -55,16 +56,7 @@ void soma_sparse_backward_weight_ref(float *dE, const float *G, const float *x,
 
 /* ---- fast kernels ----------------------------------------------------------------------- */
 
-/* 16 floats as one value (one AVX-512, two AVX or four SSE registers): the partial sums of
- * 16·W channels stay in registers while the active slots stream past. */
-typedef float v16 __attribute__((vector_size(64)));
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-ALWAYS_INLINE v16 ld16(const float *p) {
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-ALWAYS_INLINE void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+/* Register-blocked gathers: v16 from kernels/vec16.h. */
 
 /* y[0:16W] += Σ_j x_j·E[id_j, 0:16W]  (x_j² with SQ) */
 #define GATHER(W)                                                                            \
