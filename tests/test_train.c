@@ -109,15 +109,35 @@ TEST(losses) {
     const int32_t y[1] = {0};
     float z[2], d[4];
     int64_t correct = 0;
-    double l = soma_loss_eval(SOMA_LOSS_CE, 1.0f, z, d, &correct, out, y, 2, 1, 2, 1.0f);
+    double l = soma_loss_eval(SOMA_LOSS_CE, 1.0f, z, d, &correct, out, y, 2, 1, 2, 1.0f, NULL);
     CHECK_NEAR(l, log(exp(1.0) + exp(0.5)) - 1.0, 1e-6);
     CHECK(correct == 1);
     double p0 = exp(1.0) / (exp(1.0) + exp(0.5));
     CHECK_NEAR(d[0], (p0 - 1) / 2, 1e-6); /* ∂/∂out_t = (p − onehot)/T */
     CHECK_NEAR(d[1], (1 - p0) / 2, 1e-6);
-    l = soma_loss_eval(SOMA_LOSS_MSE, 1.0f, z, d, &correct, out, y, 2, 1, 2, 1.0f);
+    l = soma_loss_eval(SOMA_LOSS_MSE, 1.0f, z, d, &correct, out, y, 2, 1, 2, 1.0f, NULL);
     CHECK_NEAR(l, (0.0 + 0.25) / 2, 1e-7); /* ((1−1)² + (0.5−0)²)/C */
     CHECK_NEAR(d[1], 2 * 0.5 / 2 / 2, 1e-7);
+}
+
+TEST(tie_break_by_membrane) {
+    /* Equal spike counts (1, 1 over T = 2): without a tie-break class 0 wins; with mean membranes
+     * (0.2, 0.7) class 1 does, the loss and its gradient are unchanged, and a count difference
+     * is never overturned however large the membrane gap. */
+    const float out[4] = {1, 1, 0, 0};
+    const int32_t y[1] = {1};
+    const float mem[2] = {0.2f, 0.7f}, huge[2] = {-1e6f, 1e6f};
+    float z[2], zt[2], d[4], dt[4];
+    int64_t c0 = 0, c1 = 0;
+    double l0 = soma_loss_eval(SOMA_LOSS_MSE, 1.0f, z, d, &c0, out, y, 2, 1, 2, 1.0f, NULL);
+    double l1 = soma_loss_eval(SOMA_LOSS_MSE, 1.0f, zt, dt, &c1, out, y, 2, 1, 2, 1.0f, mem);
+    CHECK(c0 == 0 && c1 == 1);
+    CHECK(l0 == l1 && memcmp(d, dt, sizeof d) == 0);
+    CHECK(zt[1] > zt[0] && fabsf(zt[0] - z[0]) < 0.5f / 10);
+    const float out2[4] = {1, 1, 1, 0}; /* counts (2, 1) */
+    int64_t c2 = 0;
+    soma_loss_eval(SOMA_LOSS_CE, 3.0f, z, NULL, &c2, out2, y, 2, 1, 2, 1.0f, huge);
+    CHECK(c2 == 0 && z[0] > z[1]);
 }
 
 TEST(lif_hand_worked) {
@@ -161,6 +181,7 @@ int main(void) {
     RUN(rate_encoder);
     RUN(latency_encoder);
     RUN(losses);
+    RUN(tie_break_by_membrane);
     RUN(lif_hand_worked);
     return test_report("test_train");
 }

@@ -138,6 +138,10 @@ int64_t soma_net_input_dim(const soma_net *net);
 /* Floats per sample row the batch functions read: input_dim, or T·input_dim for frames. */
 int64_t soma_net_sample_dim(const soma_net *net);
 int64_t soma_net_output_dim(const soma_net *net);
+/* Whether predictions break ties between equal output spike counts by the output neurons' mean
+ * pre-reset membrane potential (a spiking dense output layer with more than one neuron). The
+ * logits the batch functions return then include that term, at most a tenth of one spike. */
+bool soma_net_breaks_ties(const soma_net *net);
 int soma_net_layer_count(const soma_net *net);
 /* A one-line description of layer i ("dense 784->100 bilinear(R=1) lif"). */
 const char *soma_net_layer_desc(const soma_net *net, int i);

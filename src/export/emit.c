@@ -375,8 +375,10 @@ static void emit_header(out *o, const soma_export_model *m, const soma_export_in
     w(o, "void %s_step(%s_state *st, const float *in, float *out);\n", n, n);
     w(o, "/* Soma's %s encoder: step t's input for sample x (%s_N_IN values). */\n", soma_encoder_name(m->encoder), N);
     w(o, "void %s_encode(const float *x, uint64_t seed, uint64_t uid, int t, float *in);\n", n);
-    w(o, "/* Reset, %s_T steps, then logits = mean output over T%s; returns the argmax%s. */\n", N,
-      m->fscale * (float)m->T != 1.0f ? " times the CE logit scale" : "", m->out_dim == 1 ? " (here: logit > 0.5)" : "");
+    w(o, "/* Reset, %s_T steps, then logits = mean output over T%s%s; returns the argmax%s. */\n", N,
+      m->fscale * (float)m->T != 1.0f ? " times the CE logit scale" : "",
+      m->tiebreak ? ",\n * plus the mean membrane / 100 spikes (which breaks ties between equal counts)" : "",
+      m->out_dim == 1 ? " (here: logit > 0.5)" : "");
     w(o, "int %s_predict(%s_state *st, const float *x, uint64_t seed, uint64_t uid, float *logits);\n", n, n);
     w(o, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
@@ -409,12 +411,25 @@ static void emit_source(out *o, const soma_export_model *m) {
     w(o, "    for (j = 0; j < %s_N_OUT; j++) out[j] = st->o%d[j];\n    st->t++;\n}\n", N, m->nl - 1);
     emit_encoder(o, m);
     w(o, "\nint %s_predict(%s_state *st, const float *x, uint64_t seed, uint64_t uid, float *logits)\n{\n", n, n);
-    w(o, "    long c;\n    int t, best = 0;\n    %s_reset(st);\n", n);
-    w(o, "    for (c = 0; c < %s_N_OUT; c++) logits[c] = 0.0f;\n", N);
+    const int last = m->nl - 1;
+    w(o, "    long c;\n    int t, best = 0;\n");
+    if (m->tiebreak) w(o, "    float ms[%s_N_OUT]; /* summed output membranes: they break ties between equal counts */\n", N);
+    w(o, "    %s_reset(st);\n", n);
+    w(o, "    for (c = 0; c < %s_N_OUT; c++) logits[c] = 0.0f%s;\n", N, m->tiebreak ? ", ms[c] = 0.0f" : "");
     w(o, "    for (t = 0; t < %s_T; t++) {\n        %s_encode(x, seed, uid, t, st->in);\n", N, n);
     w(o, "        %s_step(st, st->in, st->out);\n", n);
-    w(o, "        for (c = 0; c < %s_N_OUT; c++) logits[c] += st->out[c];\n    }\n", N);
+    w(o, "        for (c = 0; c < %s_N_OUT; c++) logits[c] += st->out[c];\n", N);
+    if (m->tiebreak) w(o, "        for (c = 0; c < %s_N_OUT; c++) ms[c] += st->h%d[c];\n", N, last);
+    w(o, "    }\n");
     w(o, "    for (c = 0; c < %s_N_OUT; c++) logits[c] *= %s;\n", N, lit(b, m->fscale));
+    if (m->tiebreak) {
+        w(o, "    for (c = 0; c < %s_N_OUT; c++) { /* + mean membrane (clamped to +-10) / 100 spikes */\n", N);
+        w(o, "        float a = ms[c] / %s;\n", lit(b, (float)m->T));
+        w(o, "        a = a > 10.0f ? 10.0f : a < -10.0f ? -10.0f : a;\n");
+        char b2[48];
+        soma_xfloat_lit(b2, sizeof b2, m->fscale / 100.0f);
+        w(o, "        logits[c] += a * %s;\n    }\n", b2);
+    }
     if (m->out_dim == 1) {
         w(o, "    (void)best;\n    return logits[0] > 0.5f;\n}\n");
     } else {

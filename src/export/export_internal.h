@@ -52,11 +52,13 @@ struct soma_export_model {
     soma_encoder encoder;
     int64_t in_dim, out_dim;
     float fscale;               /* logits = (Σ_t out_t) · fscale, fscale = (1/T)·(CE scale) */
+    bool tiebreak;              /* equal counts go to the higher mean membrane (soma_net_breaks_ties) */
     int nl;
     xlayer *l;
     int t;                      /* steps since reset */
     float *in;                  /* (in_dim) predict's encoded input */
     float *out;                 /* (out_dim) predict's step output */
+    float *msum;                /* (out_dim) predict's membrane sums for the tie-break */
 };
 
 /* Shortest decimal literal that reads back as exactly v ("0.5f", "-0.0f", "1e-05f"). */

@@ -224,14 +224,22 @@ void soma_export_step(soma_export_model *m, const float *in, float *out) {
 int soma_export_predict(soma_export_model *m, const float *x, uint64_t seed, uint64_t uid,
                         float *logits) {
     const int64_t C = m->out_dim;
+    const float *h = m->l[m->nl - 1].h;
+    float *ms = m->msum;
     soma_export_reset(m);
-    for (int64_t c = 0; c < C; c++) logits[c] = 0.0f;
+    for (int64_t c = 0; c < C; c++) logits[c] = 0.0f, ms[c] = 0.0f;
     for (int t = 0; t < m->T; t++) {
         soma_export_encode(m, x, seed, uid, t, m->in);
         soma_export_step(m, m->in, m->out);
         for (int64_t c = 0; c < C; c++) logits[c] += m->out[c];
+        for (int64_t c = 0; m->tiebreak && c < C; c++) ms[c] += h[c];
     }
     for (int64_t c = 0; c < C; c++) logits[c] *= m->fscale;
+    for (int64_t c = 0; m->tiebreak && c < C; c++) { /* loss.c's tie-break, operation for operation */
+        float a = ms[c] / (float)m->T;
+        a = a > 10.0f ? 10.0f : a < -10.0f ? -10.0f : a;
+        logits[c] += a * (m->fscale / 100.0f);
+    }
     if (C == 1) return logits[0] > 0.5f;
     int best = 0;
     for (int64_t c = 1; c < C; c++)
@@ -280,6 +288,7 @@ void soma_export_free(soma_export_model *m) {
     soma_free(m->l);
     soma_free(m->in);
     soma_free(m->out);
+    soma_free(m->msum);
     soma_free(m);
 }
 
@@ -407,11 +416,13 @@ int soma_export_create(soma_export_model **out, soma_net *net, const soma_export
     m->in_dim = soma_net_input_dim(net), m->out_dim = soma_net_output_dim(net);
     const float invT = 1.0f / (float)cfg->T; /* loss.c: z *= invT · (CE ? scale : 1) */
     m->fscale = invT * (cfg->loss == SOMA_LOSS_CE ? cfg->logit_scale : 1.0f);
+    m->tiebreak = soma_net_breaks_ties(net);
     const int nl = soma_net_layer_count(net);
     m->l = soma_calloc((size_t)nl, sizeof *m->l);
     m->in = soma_calloc((size_t)m->in_dim, sizeof(float));
     m->out = soma_calloc((size_t)m->out_dim, sizeof(float));
-    if (!m->l || !m->in || !m->out) {
+    m->msum = soma_calloc((size_t)m->out_dim, sizeof(float));
+    if (!m->l || !m->in || !m->out || !m->msum) {
         rc = soma_fail(err, SOMA_E_NOMEM, "out of memory");
         goto fail;
     }

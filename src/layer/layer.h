@@ -57,6 +57,9 @@ typedef struct soma_layer_ops {
      * values, and its update from the chunk-summed workspace after each training batch. */
     void (*init_state)(const soma_layer *l, float *state);
     void (*update_state)(const soma_layer *l, float *state, const float *gws);
+    /* Optional, for spiking output layers: out (B, out_dim) = the mean over T of the pre-reset
+     * membrane the last forward left in c->tape (the readout's tie-break). */
+    void (*mean_membrane)(const soma_layer *l, const soma_lctx *c, float *out);
 } soma_layer_ops;
 
 struct soma_layer {

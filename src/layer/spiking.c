@@ -134,6 +134,16 @@ static int sp_tensors(const soma_layer *l, const char **names, int64_t *offs, in
     return n;
 }
 
+static void sp_mean_membrane(const soma_layer *l, const soma_lctx *c, float *out) {
+    const spiking_layer *s = (const spiking_layer *)l;
+    const int64_t rows = (int64_t)c->T * c->B, BP = c->B * s->it.P;
+    const float *mem = tape_of(s, c->tape, rows).mem; /* (T, B, P) */
+    for (int64_t i = 0; i < BP; i++) out[i] = 0.0f;
+    for (int t = 0; t < c->T; t++)
+        for (int64_t i = 0; i < BP; i++) out[i] += mem[t * BP + i];
+    for (int64_t i = 0; i < BP; i++) out[i] /= (float)c->T;
+}
+
 static void sp_free(soma_layer *l) {
     spiking_layer *s = (spiking_layer *)l;
     if (!s) return;
@@ -150,6 +160,7 @@ static const soma_layer_ops spiking_ops = {
     .finish = sp_finish,
     .tensors = sp_tensors,
     .free = sp_free,
+    .mean_membrane = sp_mean_membrane,
 };
 
 int soma_spiking_dense_create(soma_layer **out, int64_t in_dim, int64_t n,

@@ -239,6 +239,7 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     pl->scratch = o, o += ALIGN16(scratch);
     pl->gws = o, o += ALIGN16(net->n_gws);
     pl->logits = o, o += ALIGN16(Bc * net->out_dim);
+    pl->tiebreak = o, o += ALIGN16(Bc * net->out_dim);
     return o;
 }
 
@@ -335,8 +336,15 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     }
     const int64_t C = net->out_dim;
     float *logits = buf + pl->logits, *dy = buf + pl->grad[0];
+    float *tb = NULL;
+    if (soma_net_breaks_ties(net)) {
+        const soma_layer *last = net->layers[net->nl - 1];
+        tb = buf + pl->tiebreak;
+        c.tape = buf + pl->tape[net->nl - 1];
+        last->ops->mean_membrane(last, &c, tb);
+    }
     ch->stats.loss_sum = soma_loss_eval(net->cfg.loss, net->cfg.logit_scale, logits, train ? dy : NULL,
-                                        &ch->stats.correct, in, y, T, B, C, grad_scale);
+                                        &ch->stats.correct, in, y, T, B, C, grad_scale, tb);
     ch->stats.samples = B;
     ch->stats.chunks = 1;
     if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);
@@ -466,6 +474,10 @@ int64_t soma_net_sample_dim(const soma_net *net) {
     return net->cfg.encoder == SOMA_ENCODE_FRAMES ? net->in_dim * net->cfg.T : net->in_dim;
 }
 int64_t soma_net_output_dim(const soma_net *net) { return net->out_dim; }
+bool soma_net_breaks_ties(const soma_net *net) {
+    const soma_layer *last = net->layers[net->nl - 1];
+    return last->ops->mean_membrane && last->spiking_out && net->out_dim > 1;
+}
 int soma_net_layer_count(const soma_net *net) { return net->nl; }
 const char *soma_net_layer_desc(const soma_net *net, int i) {
     return i >= 0 && i < net->nl ? net->layers[i]->desc : "";

@@ -58,7 +58,8 @@ typedef struct soma_net_tensor {
 
 /* Offsets (floats) of a chunk buffer's regions. */
 typedef struct soma_chunk_plan {
-    int64_t xin, in_idx, in_off, enc_nz, enc_off, act[SOMA_MAX_LAYERS], tape[SOMA_MAX_LAYERS], grad[2], scratch, gws, logits;
+    int64_t xin, in_idx, in_off, enc_nz, enc_off, act[SOMA_MAX_LAYERS], tape[SOMA_MAX_LAYERS], grad[2], scratch, gws, logits,
+            tiebreak;
 } soma_chunk_plan;
 
 typedef struct soma_chunk {

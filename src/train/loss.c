@@ -13,7 +13,7 @@
 
 double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, int64_t *correct,
                       const float *out, const int32_t *y, int T, int64_t B, int64_t C,
-                      float grad_scale) {
+                      float grad_scale, const float *tiebreak) {
     double total = 0;
     const float invT = 1.0f / (float)T;
     for (int64_t b = 0; b < B; b++) {
@@ -23,13 +23,28 @@ double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, i
             const float *o = out + ((int64_t)t * B + b) * C;
             for (int64_t c = 0; c < C; c++) z[c] += o[c];
         }
-        for (int64_t c = 0; c < C; c++) z[c] *= invT * (kind == SOMA_LOSS_CE ? scale : 1.0f);
+        const float unit = invT * (kind == SOMA_LOSS_CE ? scale : 1.0f); /* one spike's worth */
+        for (int64_t c = 0; c < C; c++) z[c] *= unit;
+        /* The loss sees the pure readout. The prediction (and the logits handed back) break ties
+         * between equal spike counts by the mean membrane, clamped to ±10 and scaled to at most a
+         * tenth of one spike, so no other order changes. src/export repeats this exactly. */
+        float zt[1024];
+        const bool tb = tiebreak && C > 1 && C <= 1024;
+        for (int64_t c = 0; tb && c < C; c++) {
+            float a = tiebreak[b * C + c];
+            a = a > 10.0f ? 10.0f : a < -10.0f ? -10.0f : a;
+            zt[c] = z[c] + a * (unit / 100.0f);
+        }
+        const float *zp = tb ? zt : z;
         int64_t best = 0;
         for (int64_t c = 1; c < C; c++)
-            if (z[c] > z[best]) best = c;
+            if (zp[c] > zp[best]) best = c;
         if (C == 1) best = z[0] > 0.5f; /* a single output is a binary rate readout */
-        if (!y) continue;
-        if (correct && best == y[b]) (*correct)++;
+        if (correct && y && best == y[b]) (*correct)++;
+        if (!y) {
+            for (int64_t c = 0; tb && c < C; c++) z[c] = zt[c];
+            continue;
+        }
         float dz[1024];
         float *d = C <= 1024 ? dz : NULL;
         if (kind == SOMA_LOSS_CE) {
@@ -58,6 +73,7 @@ double soma_loss_eval(soma_loss kind, float scale, float *logits, float *dout, i
                 float *g = dout + ((int64_t)t * B + b) * C;
                 for (int64_t c = 0; c < C; c++) g[c] = d[c] * invT * grad_scale;
             }
+        for (int64_t c = 0; tb && c < C; c++) z[c] = zt[c];
     }
     return total;
 }
