@@ -19,7 +19,7 @@ int cli_open_model(const char *model, const char *data, int max_test, soma_net *
     *net = NULL;
     memset(d, 0, sizeof *d);
     int rc = soma_net_load(net, NULL, model, err);
-    if (!rc) rc = cli_load_dataset(d, data, strchr(data, ':') != NULL, cli_cache_dir(), err);
+    if (!rc) rc = cli_load_dataset(d, data, !cli_dataset_has_splits(data), cli_cache_dir(), err);
     if (!rc && max_test > 0 && max_test < d->n) {
         soma_dataset s;
         if (!(rc = soma_dataset_slice(&s, d, 0, max_test, err))) soma_dataset_free(d), *d = s;

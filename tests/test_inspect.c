@@ -99,11 +99,11 @@ TEST(trace_is_what_eval_computes) {
             /* the logit is the output's rate (CE, logit scale 1) plus the tie-break: the mean
              * membrane, clamped to ±10, worth a hundredth of one spike */
             for (int c = 0; c < 4; c++) {
-                float r = 0, m = 0;
-                for (int t = 0; t < 6; t++) r += tr.out[2][t * 4 + c], m += tr.mem[2][t * 4 + c];
-                m /= 6;
-                m = m > 10 ? 10 : m < -10 ? -10 : m;
-                CHECK_NEAR(r / 6 + m / 600, tr.logits[c], 1e-6);
+                float r = 0, mm = 0;
+                for (int t = 0; t < 6; t++) r += tr.out[2][t * 4 + c], mm += tr.mem[2][t * 4 + c];
+                mm /= 6;
+                mm = mm > 10 ? 10 : mm < -10 ? -10 : mm;
+                CHECK_NEAR(r / 6 + mm / 600, tr.logits[c], 1e-6);
             }
             soma_trace_free(&tr);
             CHECK(tr.out == NULL && tr.n_layers == 0);

@@ -296,7 +296,8 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         int64_t nnz = soma_encode_spikes(net->cfg.encoder, (int32_t *)sx0.idx, (int64_t *)sx0.off, x, uid, T, B,
                                          net->in_dim, seed, (int32_t *)(buf + pl->enc_nz),
                                          (int64_t *)(buf + pl->enc_off));
-        sparse0 = net->layers[0]->takes_spikes && net->cfg.sparse_max_density > 0 &&
+        /* an input gradient needs the dense spikes in backward (the bilinear term's ∂/∂x uses x) */
+        sparse0 = net->layers[0]->takes_spikes && net->cfg.sparse_max_density > 0 && !net->input_grad &&
                   (double)nnz <= net->cfg.sparse_max_density * (double)rows * (double)net->in_dim;
         if (!sparse0) soma_spikes_densify(xin, sx0.idx, sx0.off, rows, net->in_dim);
     } else if (net->cfg.encoder == SOMA_ENCODE_FRAMES) { /* x (B, T, M) -> xin (T, B, M) */
