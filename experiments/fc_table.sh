@@ -7,6 +7,7 @@
 #   experiments/fc_table.sh                       # MNIST, sizes 100 200 400, 3 seeds
 #   experiments/fc_table.sh --dataset fashion --sizes 100
 #   experiments/fc_table.sh --seeds 5 --epochs 40
+#   experiments/fc_table.sh --report              # only rewrite the table from the runs so far
 #
 # Runs that already have a result in results/runs/ are not repeated, so an interrupted table
 # resumes where it stopped (delete results/runs/<name>.json to redo one).
@@ -14,7 +15,7 @@
 # 784-200-10 and 6 min for 784-400-10 (30 epochs each) — about 1.5 hours for the MNIST table.
 set -eu
 cd "$(dirname "$0")/.."
-dataset=mnist; seeds=3; epochs=30; sizes="100 200 400"; neurons="lif bilinear shunting"
+dataset=mnist; seeds=3; epochs=30; sizes="100 200 400"; neurons="lif bilinear shunting"; report=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --dataset) dataset=$2; shift 2;;
@@ -22,6 +23,7 @@ while [ $# -gt 0 ]; do
         --epochs) epochs=$2; shift 2;;
         --sizes) sizes=$2; shift 2;;
         --neurons) neurons=$2; shift 2;;
+        --report) report=1; shift;;
         *) echo "fc_table: unknown option $1" >&2; exit 2;;
     esac
 done
@@ -56,6 +58,7 @@ for size in $sizes; do
             name="fc_${dataset}_784-${size}-10_${neuron}_e${epochs}_s${seed}"
             out="results/runs/$name.json"
             [ -s "$out" ] && continue
+            [ "$report" = 1 ] && continue
             extra=()
             [ "$neuron" = bilinear ] && extra=("${extra_bilinear[@]}")
             [ "$neuron" = shunting ] && extra=("${extra_shunting[@]}")
@@ -76,7 +79,8 @@ md=results/fc_table_$dataset.md
     echo
     echo "Measured $(date -u +%Y-%m-%d); command: \`experiments/fc_table.sh --dataset $dataset --seeds $seeds --epochs $epochs --sizes \"$sizes\"\`."
     echo "Recipe: \`soma train --data $dataset --net 784-N-10 --neuron M ${recipe[*]}\`, bilinear \`${extra_bilinear[*]}\`, shunting \`${extra_shunting[*]}\`."
-    echo "Accuracy is the test accuracy after the last epoch (mean ± std over seeds); best-epoch in brackets."
+    echo "Accuracy is the test accuracy after the last epoch (mean ± std over seeds), then the best epoch's."
+    echo "Samples/s and minutes depend on the run's threads (\`SOMA_THREADS\`, ${SOMA_THREADS:-all cores} here) and on what else the machine ran."
     echo
     echo "| net | neuron | thesis | Soma (final) | Soma (best epoch) | seeds | train samples/s | minutes per run |"
     echo "|---|---|---|---|---|---|---|---|"
