@@ -12,6 +12,7 @@
  */
 #include "soma.h"
 #include "test.h"
+#include "netcheck.h"
 
 #include "layer/conv.h"
 #include "synapse/conv2d.h"
@@ -133,93 +134,9 @@ TEST(pool_kernels) {
 
 /* ---- gradient checks through the net ----------------------------------------------------- */
 
-enum { GB = 4, MAXM = 256 };
-
-static double batch_loss(soma_net *net, const float *x, const int32_t *y, const int64_t *uid) {
-    soma_batch_stats st;
-    CHECK(soma_net_train_batch(net, x, y, uid, GB, 7, &st) == SOMA_OK);
-    return st.loss_sum / GB;
-}
-
-/* The worst relative error over all parameter tensors (and the input for direct encoding). */
+/* 4 samples; under the sanitizers about three elements per tensor cover every path. */
 static double gradcheck(const char *spec, soma_net_config cfg, const char *label) {
-    soma_error err = {0};
-    soma_net *net = NULL;
-    if (soma_net_create(&net, spec, &cfg, 42, &err) != SOMA_OK) {
-        fprintf(stderr, "%s: create failed: %s\n", label, err.msg);
-        return 1;
-    }
-    const int64_t M = soma_net_sample_dim(net), C = soma_net_output_dim(net); /* floats per sample */
-    if (M > MAXM) {
-        soma_net_free(net);
-        return 1;
-    }
-    float x[GB * MAXM], dx[GB * MAXM];
-    int32_t y[GB];
-    int64_t uid[GB] = {11, 12, 13, 14};
-    soma_rng rng;
-    soma_rng_seed(&rng, 5);
-    for (int64_t i = 0; i < GB * M; i++) x[i] = soma_rng_uniform(&rng);
-    for (int b = 0; b < GB; b++) y[b] = (int32_t)(b % C);
-    int64_t n;
-    float *p = soma_net_params(net, &n);
-    for (int64_t i = 0; i < n; i++) {
-        p[i] += 0.3f * (soma_rng_uniform(&rng) - 0.5f);
-        if (fabsf(p[i]) < 5e-3f) p[i] = p[i] < 0 ? -5e-3f : 5e-3f; /* shunting's kink at 0 */
-    }
-    bool direct = cfg.encoder == SOMA_ENCODE_DIRECT;
-    if (direct) soma_net_set_input_grad(net, dx);
-    soma_batch_stats st;
-    CHECK(soma_net_train_batch(net, x, y, uid, GB, 7, &st) == SOMA_OK);
-    double *ana = malloc(sizeof(double) * (size_t)n);
-    const float *g = soma_net_grads(net, NULL);
-    for (int64_t i = 0; i < n; i++) ana[i] = g[i];
-    double worst = 0;
-    const double h = 1e-3;
-    for (int ti = 0; ti < soma_net_param_count(net); ti++) {
-        const char *name;
-        int64_t off, num;
-        soma_net_param_info(net, ti, &name, &off, &num);
-        if (off >= n) continue; /* running statistics: state, not trained */
-        double dd = 0, na = 0, nn = 0;
-        /* under the sanitizers (-O0, ~10x slower) a few elements per tensor cover every path */
-        const int64_t step = sanitized() && num > 3 ? num / 3 : 1;
-        for (int64_t i = off; i < off + num; i += step) {
-            float keep = p[i];
-            p[i] = keep + (float)h;
-            double lp = batch_loss(net, x, y, uid);
-            p[i] = keep - (float)h;
-            double lm = batch_loss(net, x, y, uid);
-            p[i] = keep;
-            double fd = (lp - lm) / (2 * h);
-            dd += (fd - ana[i]) * (fd - ana[i]), na += ana[i] * ana[i], nn += fd * fd;
-        }
-        double rel = sqrt(dd) / (sqrt(na) + sqrt(nn) + 2e-3 * sqrt((double)num / (double)step));
-        if (sqrt(na) + sqrt(nn) < 1e-7) continue;
-        if (rel > worst) worst = rel;
-        if (rel > 2e-2) fprintf(stderr, "  %s %s: rel err %.3g (|ana| %.3g |fd| %.3g)\n", label, name, rel, sqrt(na), sqrt(nn));
-    }
-    if (direct) {
-        soma_net_set_input_grad(net, NULL);
-        double dd = 0, na = 0, nn = 0;
-        const int64_t step = sanitized() ? GB * M / 3 : 1;
-        for (int64_t i = 0; i < GB * M; i += step) {
-            float keep = x[i];
-            x[i] = keep + (float)h;
-            double lp = batch_loss(net, x, y, uid);
-            x[i] = keep - (float)h;
-            double lm = batch_loss(net, x, y, uid);
-            x[i] = keep;
-            double fd = (lp - lm) / (2 * h);
-            dd += (fd - dx[i]) * (fd - dx[i]), na += (double)dx[i] * dx[i], nn += fd * fd;
-        }
-        double rel = sqrt(dd) / (sqrt(na) + sqrt(nn) + 2e-3 * sqrt((double)(GB * M)));
-        if (rel > worst) worst = rel;
-        if (rel > 2e-2) fprintf(stderr, "  %s input: rel err %.3g\n", label, rel);
-    }
-    free(ana);
-    soma_net_free(net);
-    return worst;
+    return netcheck(spec, cfg, label, 4, sanitized());
 }
 
 static soma_net_config smooth_cfg(void) {

@@ -7,105 +7,13 @@
  * primitive S (smooth_forward): analytic BPTT must then equal central differences.
  * Checked per parameter tensor: ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖) < tol.
  */
-#include "soma/net.h"
-#include "test.h"
+#include "netcheck.h"
 
 #include <stdlib.h>
 
-/* The training objective itself (train mode: dropout masks apply). */
-static double batch_loss(soma_net *net, const float *x, const int32_t *y, const int64_t *uid, int B) {
-    soma_batch_stats st;
-    int rc = soma_net_train_batch(net, x, y, uid, B, 7, &st);
-    CHECK(rc == SOMA_OK);
-    return st.loss_sum / B;
-}
-
-/* Returns the worst relative error over all parameter tensors (and the input, if direct). */
+/* Every check here runs on 3 samples (2 chunks of 2: the workspace sum is exercised). */
 static double gradcheck(const char *spec, soma_net_config cfg, const char *label) {
-    enum { B = 3 };
-    soma_error err = {0};
-    soma_net *net = NULL;
-    int rc = soma_net_create(&net, spec, &cfg, 42, &err);
-    if (rc != SOMA_OK) {
-        fprintf(stderr, "%s: create failed: %s\n", label, err.msg);
-        CHECK(rc == SOMA_OK);
-        return 1;
-    }
-    const int64_t M = soma_net_input_dim(net), C = soma_net_output_dim(net);
-    float x[B * 64];
-    int32_t y[B];
-    int64_t uid[B] = {11, 12, 13};
-    soma_rng rng;
-    soma_rng_seed(&rng, 5);
-    for (int64_t i = 0; i < B * M; i++) x[i] = soma_rng_uniform(&rng);
-    for (int b = 0; b < B; b++) y[b] = (int32_t)(b % C);
-    /* Perturb the parameters away from their init so λ, a, gates are generic. */
-    int64_t n;
-    float *p = soma_net_params(net, &n);
-    for (int64_t i = 0; i < n; i++) {
-        p[i] += 0.3f * (soma_rng_uniform(&rng) - 0.5f);
-        /* keep clear of shunting's kink at W = 0, which central differences would straddle */
-        if (fabsf(p[i]) < 5e-3f) p[i] = p[i] < 0 ? -5e-3f : 5e-3f;
-    }
-    float dx[B * 64];
-    bool direct = cfg.encoder == SOMA_ENCODE_DIRECT;
-    if (direct) soma_net_set_input_grad(net, dx);
-    soma_batch_stats st;
-    CHECK(soma_net_train_batch(net, x, y, uid, B, 7, &st) == SOMA_OK);
-    double *ana = malloc(sizeof(double) * (size_t)n);
-    float *g = soma_net_grads(net, NULL);
-    for (int64_t i = 0; i < n; i++) ana[i] = g[i];
-    double worst = 0;
-    const double h = 1e-3;
-    for (int ti = 0; ti < soma_net_param_count(net); ti++) {
-        const char *name;
-        int64_t off, num;
-        soma_net_param_info(net, ti, &name, &off, &num);
-        double dd = 0, na = 0, nn = 0;
-        for (int64_t i = off; i < off + num; i++) {
-            float keep = p[i];
-            p[i] = keep + (float)h;
-            double lp = batch_loss(net, x, y, uid, B);
-            p[i] = keep - (float)h;
-            double lm = batch_loss(net, x, y, uid, B);
-            p[i] = keep;
-            double fd = (lp - lm) / (2 * h);
-            dd += (fd - ana[i]) * (fd - ana[i]);
-            na += ana[i] * ana[i];
-            nn += fd * fd;
-        }
-        /* FD on a float loss has an absolute noise floor of about 1e-4 per element. */
-        double rel = sqrt(dd) / (sqrt(na) + sqrt(nn) + 2e-3 * sqrt((double)num));
-        /* λ of ablation ab3 is frozen: its analytic gradient is zero by design. */
-        if (cfg.integrate.ablation == SOMA_ABLATION_AB3 && cfg.integrate.mode == SOMA_INTEGRATE_BILINEAR &&
-            strstr(name, "lambda")) {
-            CHECK(na == 0);
-            continue;
-        }
-        if (sqrt(na) + sqrt(nn) < 1e-7) continue; /* tensor with no influence (e.g. dead W₋) */
-        if (rel > worst) worst = rel;
-        if (rel > 2e-2) fprintf(stderr, "  %s %s: rel err %.3g (|ana| %.3g |fd| %.3g)\n", label, name, rel, sqrt(na), sqrt(nn));
-    }
-    if (direct) {
-        soma_net_set_input_grad(net, NULL);
-        double dd = 0, na = 0, nn = 0;
-        for (int64_t i = 0; i < B * M; i++) {
-            float keep = x[i];
-            x[i] = keep + (float)h;
-            double lp = batch_loss(net, x, y, uid, B);
-            x[i] = keep - (float)h;
-            double lm = batch_loss(net, x, y, uid, B);
-            x[i] = keep;
-            double fd = (lp - lm) / (2 * h);
-            dd += (fd - dx[i]) * (fd - dx[i]), na += (double)dx[i] * dx[i], nn += fd * fd;
-        }
-        double rel = sqrt(dd) / (sqrt(na) + sqrt(nn) + 2e-3 * sqrt((double)(B * M)));
-        if (rel > worst) worst = rel;
-        if (rel > 2e-2) fprintf(stderr, "  %s input: rel err %.3g\n", label, rel);
-    }
-    free(ana);
-    soma_net_free(net);
-    return worst;
+    return netcheck(spec, cfg, label, 3, false);
 }
 
 static soma_net_config smooth_cfg(void) {
