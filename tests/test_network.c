@@ -43,11 +43,14 @@ static void random_batch(float *x, int32_t *y, int64_t *uid, int B, int64_t M, i
 
 TEST(event_driven_matches_dense) {
     const char *modes[] = {"linear", "bilinear", "shunting"};
+    /* feed-forward, and recurrent layers (input and W_rec·s_{t−1} event-driven) */
+    const char *specs[] = {"40-30-20-5", "40-30R-20R-5"};
     const float densities[] = {0.0f, 0.05f, 0.3f, 1.0f};
     enum { B = 20, M = 40 };
     static float x[B * M], g1[200000], g2[200000];
     int32_t y[B];
     int64_t uid[B];
+    for (int si = 0; si < 2; si++)
     for (int m = 0; m < 3; m++)
         for (int di = 0; di < 4; di++) {
             random_batch(x, y, uid, B, M, 5, densities[di], 3);
@@ -59,9 +62,9 @@ TEST(event_driven_matches_dense) {
             c.integrate.shunt_scale = 0.5f;
             soma_net *a = NULL, *b = NULL;
             c.sparse_max_density = 1.0f; /* always event-driven */
-            CHECK(soma_net_create(&a, "40-30-20-5", &c, 7, NULL) == SOMA_OK);
+            CHECK(soma_net_create(&a, specs[si], &c, 7, NULL) == SOMA_OK);
             c.sparse_max_density = 0.0f; /* always dense */
-            CHECK(soma_net_create(&b, "40-30-20-5", &c, 7, NULL) == SOMA_OK);
+            CHECK(soma_net_create(&b, specs[si], &c, 7, NULL) == SOMA_OK);
             soma_batch_stats sa, sb;
             step(a, x, y, uid, B, g1, &sa);
             step(b, x, y, uid, B, g2, &sb);

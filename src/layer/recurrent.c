@@ -3,10 +3,14 @@
  *
  *     i_t = A(x_t) + W_rec·s_{t−1} + b,   s_{−1} = 0
  *
- * A(x) is any integration mode over a dense synapse, computed for all T steps at once; only
- * the recurrent product has to step through time. Backward runs BPTT step by step: the
- * current gradient at t flows into the spikes at t − 1 through W_recᵀ before that step's
- * neuron backward runs.
+ * A(x) is any integration mode over a dense synapse, computed for all T steps at once (event-
+ * driven for binary input, as in the feed-forward layer); only the recurrent product has to
+ * step through time. Its input s_{t−1} is this layer's own spikes, so it has an event path
+ * too: each step gathers the W_rec rows of the neurons that fired (the dense synapse's
+ * kernels, with W_rec as the weights), when few enough did. Backward runs BPTT step by step —
+ * the current gradient at t flows into the spikes at t − 1 through W_recᵀ (dense: that
+ * gradient is dense) — and then forms ∂W_rec = Σ_t s_{t−1}ᵀ·g_t in one pass: one GEMM, or one
+ * row update per neuron and sample from the spike lists.
  */
 #include "integrate/integrate.h"
 #include "layer/layer.h"
@@ -18,11 +22,61 @@
 
 typedef struct recurrent_layer {
     soma_layer base; /* must be first */
-    soma_synop *op;
+    soma_synop *op;  /* the input's synapse */
+    soma_synop *rop; /* W_rec's: a dense synapse over the layer's own N spikes */
     soma_integrator it;
     soma_neuron_params np;
     int64_t o_rec, g_rec; /* W_rec (N, N) input-major: row j holds spike j's weights */
 } recurrent_layer;
+
+#define TAPE_HDR 4 /* floats: [input path flag, pad×3] keeps the int64 offsets 16-byte aligned */
+
+/* Tape: [hdr | in_off (rows+1) int64 | mem (rows·N) | Y (rows·nblk·N) | in_idx (rows·M) int32];
+ * in_idx exists only when the net planned it (list_per_row): the layer then builds its
+ * input's spike lists itself. */
+typedef struct tape_view {
+    float *flag;
+    int64_t *off;
+    int32_t *idx;
+    float *mem, *Y;
+} tape_view;
+
+static tape_view tape_of(const recurrent_layer *s, float *tape, int64_t rows) {
+    tape_view v;
+    v.flag = tape;
+    v.off = (int64_t *)(tape + TAPE_HDR);
+    v.mem = tape + TAPE_HDR + 2 * (rows + 1);
+    v.Y = v.mem + rows * s->it.N;
+    v.idx = (int32_t *)(v.Y + rows * soma_integrator_tape_per_row(&s->it));
+    return v;
+}
+
+/* Scratch, in floats: four blocks of rows·N (forward: cur, u, gathered W_rec rows, the step's
+ * spike lists; backward: g, ds, eps, the spike lists of s_0…s_{T−2}), their row offsets
+ * (2·rows + 4), the integrator's scratch, then the two per-sample gradient masks
+ * (mask + touched) of the input and of W_rec. */
+typedef struct scratch_view {
+    float *a, *b, *c;
+    int32_t *ridx;
+    int64_t *roff;
+    float *isc;
+    soma_spikes in_sx, rec_sx;
+} scratch_view;
+
+static scratch_view scratch_of(const recurrent_layer *s, const soma_lctx *c, const tape_view *tv, int64_t rows) {
+    const int64_t N = s->it.N, M = s->base.in_dim;
+    scratch_view v;
+    v.a = c->scratch, v.b = v.a + rows * N, v.c = v.b + rows * N;
+    v.ridx = (int32_t *)(v.c + rows * N);
+    v.roff = (int64_t *)(v.c + 2 * rows * N);
+    v.isc = v.c + 2 * rows * N + 2 * rows + 4;
+    float *tail = c->scratch + ((rows * s->base.scratch_per_row + 5) & ~(int64_t)1); /* uint64-aligned */
+    v.in_sx = (soma_spikes){tv->idx, tv->off, c->B, (uint64_t *)tail, (int32_t *)(tail + 2 * M)};
+    if (c->sx_in) v.in_sx.idx = c->sx_in->idx, v.in_sx.off = c->sx_in->off;
+    tail += (3 * M + 9) & ~(int64_t)1;
+    v.rec_sx = (soma_spikes){v.ridx, v.roff, c->B, (uint64_t *)tail, (int32_t *)(tail + 2 * N)};
+    return v;
+}
 
 static void rc_init_params(const soma_layer *l, float *params, soma_rng *rng) {
     const recurrent_layer *s = (const recurrent_layer *)l;
@@ -36,23 +90,46 @@ static void rc_prepare(const soma_layer *l, float *E, const float *params) {
     soma_integrator_prepare(&((const recurrent_layer *)l)->it, E, params);
 }
 
-/* Tape: [mem (rows·N) | Y (rows·nblk·N)] */
 static void rc_forward(const soma_layer *l, const soma_lctx *c, float *y, const float *x) {
     const recurrent_layer *s = (const recurrent_layer *)l;
-    const int64_t rows = (int64_t)c->T * c->B, N = s->it.N, BN = c->B * N;
-    float *mem = c->tape, *Y = mem + rows * N;
-    float *cur = c->scratch, *u = cur + rows * N, *isc = u + BN;
+    const int64_t rows = (int64_t)c->T * c->B, N = s->it.N, M = l->in_dim, BN = c->B * N;
+    tape_view tv = tape_of(s, c->tape, rows);
+    scratch_view sv = scratch_of(s, c, &tv, rows);
+    const soma_spikes *psx = NULL;
+    *tv.flag = 0.0f;
+    int64_t nnz = -1;
+    if (c->sx_in) {
+        psx = &sv.in_sx, *tv.flag = 1.0f; /* the producer chose the event-driven path */
+        nnz = sv.in_sx.off[rows];
+    } else if (c->in_binary && c->sparse_max_density > 0) {
+        nnz = soma_spikes_build(tv.idx, tv.off, x, rows, M);
+        if ((double)nnz <= c->sparse_max_density * (double)rows * (double)M) psx = &sv.in_sx, *tv.flag = 1.0f;
+    }
+    if (c->in_active && nnz >= 0) *c->in_active += (double)nnz;
+    if (c->event_driven && psx) *c->event_driven = 1;
+    if (psx) memset(sv.in_sx.mask, 0, (size_t)M * sizeof *sv.in_sx.mask);
+    float *cur = sv.a, *u = sv.b, *gath = sv.c;
     const float *Wr = c->params + s->o_rec;
     soma_integrator it = s->it;
     it.x_binary = c->in_binary;
-    soma_integrator_forward(&it, cur, Y, x, NULL, c->E, c->params, isc, rows);
+    soma_integrator_forward(&it, cur, tv.Y, x, psx, c->E, c->params, sv.isc, rows);
     memset(u, 0, (size_t)BN * sizeof *u);
+    const bool events = l->spiking_out && c->sparse_max_density > 0;
     for (int t = 0; t < c->T; t++) {
         float *ct = cur + t * BN;
-        if (t > 0) /* cur_t += s_{t−1}·W_rec */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->B, (int)N, (int)N, 1.0f,
-                        y + (t - 1) * BN, (int)N, Wr, (int)N, 1.0f, ct, (int)N);
-        soma_neuron_step_forward(y + t * BN, mem + t * BN, ct, u, BN, &s->np, 0.0f);
+        const float *prev = y + (t - 1) * BN;
+        if (t > 0) { /* cur_t += s_{t−1}·W_rec */
+            int64_t n = events ? soma_spikes_build(sv.ridx, sv.roff, prev, c->B, N) : -1;
+            if (events && (double)n <= c->sparse_max_density * (double)BN) {
+                soma_spikes sx = sv.rec_sx;
+                s->rop->ops->forward(s->rop, gath, NULL, &sx, Wr, N, 0, N, c->B);
+                for (int64_t i = 0; i < BN; i++) ct[i] += gath[i];
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->B, (int)N, (int)N, 1.0f,
+                            prev, (int)N, Wr, (int)N, 1.0f, ct, (int)N);
+            }
+        }
+        soma_neuron_step_forward(y + t * BN, tv.mem + t * BN, ct, u, BN, &s->np, 0.0f);
     }
     if (c->spikes) {
         double n = 0;
@@ -65,28 +142,40 @@ static void rc_backward(const soma_layer *l, const soma_lctx *c, float *dx, cons
                         const float *x, const float *y) {
     const recurrent_layer *s = (const recurrent_layer *)l;
     const int64_t rows = (int64_t)c->T * c->B, N = s->it.N, BN = c->B * N;
-    float *mem = c->tape, *Y = mem + rows * N;
-    float *g = c->scratch, *ds = g + rows * N, *eps = ds + rows * N, *isc = eps + BN;
+    tape_view tv = tape_of(s, c->tape, rows);
+    scratch_view sv = scratch_of(s, c, &tv, rows);
+    if (*tv.flag != 0.0f) memset(sv.in_sx.mask, 0, (size_t)l->in_dim * sizeof *sv.in_sx.mask);
+    float *g = sv.a, *ds = sv.b, *eps = sv.c;
     const float *Wr = c->params + s->o_rec;
     float *dWr = c->gws + s->g_rec;
     memcpy(ds, dy, (size_t)(rows * N) * sizeof *ds);
     memset(eps, 0, (size_t)BN * sizeof *eps);
     for (int t = c->T - 1; t >= 0; t--) {
         float *gt = g + t * BN;
-        soma_neuron_step_backward(gt, ds + t * BN, mem + t * BN, y + t * BN,
-                                  t ? mem + (t - 1) * BN : NULL, t ? y + (t - 1) * BN : NULL, eps,
+        soma_neuron_step_backward(gt, ds + t * BN, tv.mem + t * BN, y + t * BN,
+                                  t ? tv.mem + (t - 1) * BN : NULL, t ? y + (t - 1) * BN : NULL, eps,
                                   BN, &s->np, 0.0f);
-        if (t > 0) {
-            /* ∂s_{t−1} += g_t·W_recᵀ;  ∂W_rec += s_{t−1}ᵀ·g_t */
+        if (t > 0) /* ∂s_{t−1} += g_t·W_recᵀ */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->B, (int)N, (int)N, 1.0f,
                         gt, (int)N, Wr, (int)N, 1.0f, ds + (t - 1) * BN, (int)N);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)N, (int)N, (int)c->B, 1.0f,
-                        y + (t - 1) * BN, (int)N, gt, (int)N, 1.0f, dWr, (int)N);
+    }
+    /* ∂W_rec += Σ_{t≥1} s_{t−1}ᵀ·g_t: the spikes of steps 0…T−2 against the gradients of 1…T−1 */
+    const int64_t r1 = rows - c->B;
+    if (r1 > 0) {
+        int64_t n = l->spiking_out && c->sparse_max_density > 0 && c->T - 1 <= 64
+                        ? soma_spikes_build(sv.ridx, sv.roff, y, r1, N) : -1;
+        if (n >= 0 && (double)n <= c->sparse_max_density * (double)(r1 * N)) {
+            memset(sv.rec_sx.mask, 0, (size_t)N * sizeof *sv.rec_sx.mask);
+            s->rop->ops->backward_weight(s->rop, dWr, g + BN, NULL, &sv.rec_sx, N, 0, N, r1);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)N, (int)N, (int)r1, 1.0f, y, (int)N,
+                        g + BN, (int)N, 1.0f, dWr, (int)N);
         }
     }
     soma_integrator it = s->it;
     it.x_binary = c->in_binary;
-    soma_integrator_backward(&it, dx, c->gws, g, Y, x, NULL, c->E, c->params, isc, rows);
+    soma_integrator_backward(&it, dx, c->gws, g, tv.Y, x, *tv.flag != 0.0f ? &sv.in_sx : NULL, c->E,
+                             c->params, sv.isc, rows);
 }
 
 static void rc_finish(const soma_layer *l, float *dparams, const float *gws, const float *params) {
@@ -106,6 +195,7 @@ static void rc_free(soma_layer *l) {
     recurrent_layer *s = (recurrent_layer *)l;
     if (!s) return;
     if (s->op) s->op->ops->free(s->op);
+    if (s->rop) s->rop->ops->free(s->rop);
     soma_free(s);
 }
 
@@ -134,7 +224,8 @@ int soma_recurrent_create(soma_layer **out, int64_t in_dim, int64_t n,
     recurrent_layer *s = soma_calloc(1, sizeof *s);
     if (!s) return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a recurrent layer");
     s->op = soma_dense_create(in_dim);
-    int rc = s->op ? soma_integrator_init(&s->it, s->op, n, ip, err)
+    s->rop = soma_dense_create(n);
+    int rc = s->op && s->rop ? soma_integrator_init(&s->it, s->op, n, ip, err)
                    : soma_fail(err, SOMA_E_NOMEM, "out of memory creating a dense synapse");
     if (rc != SOMA_OK) {
         rc_free(&s->base);
@@ -150,8 +241,13 @@ int soma_recurrent_create(soma_layer **out, int64_t in_dim, int64_t n,
     s->g_rec = s->it.n_gws;
     l->gws_size = s->it.n_gws + n * n;
     l->E_size = soma_integrator_E_size(&s->it);
-    l->tape_per_row = n + soma_integrator_tape_per_row(&s->it);
-    l->scratch_per_row = 3 * n + soma_integrator_scratch_per_row(&s->it, in_dim);
+    l->tape_per_row = 2 + n + soma_integrator_tape_per_row(&s->it);
+    l->tape_fixed = TAPE_HDR + 2;
+    l->list_per_row = in_dim;
+    l->takes_spikes = true;
+    l->scratch_per_row = 4 * n + 2 + soma_integrator_scratch_per_row(&s->it, in_dim);
+    /* the offsets' +1 and padding; input mask + touched (3·in_dim), W_rec's (3·n), padding */
+    l->scratch_fixed = 8 + 3 * in_dim + 9 + 3 * n + 16;
     snprintf(l->desc, sizeof l->desc, "recurrent %lld->%lld %s %s", (long long)in_dim, (long long)n,
              soma_integrate_mode_name(ip->mode), soma_neuron_kind_name(np->kind));
     *out = l;

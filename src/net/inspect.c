@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DENSE_TAPE_HDR 4 /* spiking.c TAPE_HDR */
+#define DENSE_TAPE_HDR 4 /* TAPE_HDR of spiking.c and recurrent.c */
 
 static const char *ops_name(const soma_layer *l) { return l->ops && l->ops->name ? l->ops->name : ""; }
 
@@ -98,8 +98,8 @@ static const float *membrane_of(const soma_net *net, const float *buf, int i, in
     const soma_layer *l = net->layers[i];
     const float *tape = buf + net->plan.tape[i];
     switch (kind_of(l)) {
-    case SOMA_LAYER_DENSE: return tape + DENSE_TAPE_HDR + 2 * (rows + 1);
-    case SOMA_LAYER_RECURRENT: return tape;
+    case SOMA_LAYER_DENSE: /* both: [hdr | input row offsets (rows + 1) int64 | mem | …] */
+    case SOMA_LAYER_RECURRENT: return tape + DENSE_TAPE_HDR + 2 * (rows + 1);
     default: return NULL;
     }
 }
