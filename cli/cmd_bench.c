@@ -2,16 +2,37 @@
  * cli/cmd_bench.c — `soma bench`: training and inference throughput and peak memory of a net
  * on real MNIST (rate-coded) or uniform random input, timed like the PyTorch reference in
  * ../shared/bench/torch_ref.py (encoding + forward (+ backward + optimiser step)).
+ * --pretrain N first trains N batches of real MNIST test images (untimed), so that the timed
+ * iterations see the firing rates of a net in training rather than of its initialisation
+ * (which matters for the event-driven paths: a fresh conv net barely fires). --save keeps
+ * the pretrained net, and --init starts another bench (other T, threads or mode) from it.
  */
 #include "cli.h"
 
 #include <string.h>
 
+/* Copies every parameter and state tensor of src into net; both must have the same notation. */
+static int copy_weights(soma_net *net, soma_net *src, const char *path, soma_error *err) {
+    if (strcmp(soma_net_spec(net), soma_net_spec(src)) != 0 || soma_net_param_count(net) != soma_net_param_count(src))
+        return soma_fail(err, SOMA_E_SHAPE, "%s holds the net %s, not %s", path, soma_net_spec(src), soma_net_spec(net));
+    float *dst = soma_net_params(net, NULL), *from = soma_net_params(src, NULL);
+    for (int i = 0; i < soma_net_param_count(net); i++) {
+        const char *a, *b;
+        int64_t oa, ob, na, nb;
+        soma_net_param_info(net, i, &a, &oa, &na);
+        soma_net_param_info(src, i, &b, &ob, &nb);
+        if (strcmp(a, b) != 0 || na != nb || oa < 0 || ob < 0)
+            return soma_fail(err, SOMA_E_SHAPE, "%s: tensor %s does not match the net's %s", path, b, a);
+        memcpy(dst + oa, from + ob, (size_t)na * sizeof *dst);
+    }
+    return SOMA_OK;
+}
+
 int cmd_bench(int argc, char **argv) {
     net_opts no;
     net_opts_defaults(&no);
-    const char *netspec = "784-100-10", *input = "mnist", *mode = "both";
-    int batch = 128, iters = 30, warmup = 3, threads = 0, json = 0;
+    const char *netspec = "784-100-10", *input = "mnist", *mode = "both", *save = NULL, *init = NULL;
+    int batch = 128, iters = 30, warmup = 3, threads = 0, json = 0, pretrain = 0;
     uint64_t seed = 1;
     cli_opt t[64];
     int n = 0;
@@ -20,6 +41,9 @@ int cmd_bench(int argc, char **argv) {
     t[n++] = (cli_opt){"--batch", NULL, OPT_INT, &batch, "batch size", 1, 65536};
     t[n++] = (cli_opt){"--iters", NULL, OPT_INT, &iters, "timed iterations", 1, 1000000};
     t[n++] = (cli_opt){"--warmup", NULL, OPT_INT, &warmup, "untimed iterations first", 0, 1000};
+    t[n++] = (cli_opt){"--pretrain", NULL, OPT_INT, &pretrain, "untimed training batches of MNIST first", 0, 100000};
+    t[n++] = (cli_opt){"--save", NULL, OPT_STR, &save, "checkpoint the net after pretraining", 1, 0};
+    t[n++] = (cli_opt){"--init", NULL, OPT_STR, &init, "start from this checkpoint's weights (same --net)", 1, 0};
     t[n++] = (cli_opt){"--input", NULL, OPT_STR, &input, "mnist (real images, rate-coded) | random (uniform [0,1))", 1, 0};
     t[n++] = (cli_opt){"--mode", NULL, OPT_STR, &mode, "train | infer | both", 1, 0};
     t[n++] = (cli_opt){"--threads", NULL, OPT_INT, &threads, "threads", 0, 1024};
@@ -46,6 +70,12 @@ int cmd_bench(int argc, char **argv) {
     char spec[1200]; /* both inputs are 28x28 images: "32C3-P2-..." gets 1x28x28 in front */
     int rc = soma_net_create(&net, cli_net_spec(spec, sizeof spec, netspec, 1, 28, 28), &cfg, seed, &err);
     if (rc) goto fail;
+    if (init) {
+        soma_net *src = NULL;
+        if (!(rc = soma_net_load(&src, NULL, init, &err))) rc = copy_weights(net, src, init, &err);
+        soma_net_free(src);
+        if (rc) goto fail;
+    }
     const int64_t M = soma_net_sample_dim(net), C = soma_net_output_dim(net);
     x = soma_malloc((size_t)(batch * M) * sizeof *x);
     y = soma_malloc((size_t)batch * sizeof *y);
@@ -56,18 +86,20 @@ int cmd_bench(int argc, char **argv) {
     }
     soma_rng rng;
     soma_rng_seed(&rng, seed);
-    if (strcmp(input, "mnist") == 0) {
-        /* the test split (smaller); only one batch of it is kept */
+    const bool mnist = strcmp(input, "mnist") == 0;
+    if (mnist || pretrain > 0) {
+        /* the test split (smaller): one batch of it is the input, the rest only pretrains */
         if ((rc = cli_load_dataset(&d, "mnist", false, cli_cache_dir(), &err))) goto fail;
         if (d.dim != M) {
             rc = soma_fail(&err, SOMA_E_SHAPE, "MNIST has %d features, the net's input is %lld", d.dim, (long long)M);
             goto fail;
         }
+    }
+    if (mnist) {
         for (int b = 0; b < batch; b++) {
             memcpy(x + b * M, d.x + (int64_t)(b % d.n) * M, (size_t)M * sizeof *x);
             y[b] = d.y[b % d.n] % (int32_t)C;
         }
-        soma_dataset_free(&d);
     } else if (strcmp(input, "random") == 0) {
         for (int64_t i = 0; i < batch * M; i++) x[i] = soma_rng_uniform(&rng);
         for (int b = 0; b < batch; b++) y[b] = (int32_t)soma_rng_below(&rng, (uint32_t)C);
@@ -87,6 +119,29 @@ int cmd_bench(int argc, char **argv) {
     }
     double train_sps = 0, infer_sps = 0, rates[16] = {0};
     soma_batch_stats st;
+    if (pretrain > 0) {
+        float *px = soma_malloc((size_t)(batch * M) * sizeof *px);
+        int32_t *py = soma_malloc((size_t)batch * sizeof *py);
+        if (!px || !py) {
+            soma_free(px), soma_free(py);
+            rc = soma_fail(&err, SOMA_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (int i = 0; i < pretrain && !rc; i++) {
+            for (int b = 0; b < batch; b++) {
+                const int64_t k = ((int64_t)i * batch + b) % d.n;
+                memcpy(px + b * M, d.x + k * M, (size_t)M * sizeof *px);
+                py[b] = d.y[k] % (int32_t)C;
+            }
+            rc = soma_net_train_batch(net, px, py, uid, batch, seed + 1000003u + (uint64_t)i, &st);
+            if (!rc) soma_optim_step(opt, p, g, op.lr);
+        }
+        soma_free(px), soma_free(py);
+        if (rc) goto net_fail;
+    }
+    if (save && (rc = soma_net_save(net, NULL, save, &err))) goto fail;
+    soma_dataset_free(&d);
+    soma_mem_reset_peak(); /* the net's buffers (still allocated) count, the data does not */
     if (do_train) {
         for (int i = 0; i < warmup + iters; i++) {
             if (i == warmup) train_sps = soma_now();
@@ -121,6 +176,7 @@ int cmd_bench(int argc, char **argv) {
         json_int(&j, "T", cfg.T);
         json_int(&j, "batch", batch);
         json_int(&j, "threads", soma_threads());
+        json_int(&j, "pretrain_batches", pretrain);
         if (do_train) json_num(&j, "train_samples_per_s", train_sps);
         if (do_infer) json_num(&j, "infer_samples_per_s", infer_sps);
         json_num(&j, "peak_rss_mb", rss);

@@ -80,6 +80,13 @@ if [ -f "${SOMA_CACHE:-cache}/mnist/train-images-idx3-ubyte" ] && [ -z "${SOMA_S
     acc=$(grep -o '"test_accuracy":[0-9.]*' "$tmp/out" | cut -d: -f2)
     awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 0.80) }' && ok || bad "MNIST conv accuracy ${acc:-none} < 0.80"
     expect_rc 1 "bad conv net" "$SOMA" train --data mnist --net 8C3-P29-10 --max-train 10; expect_err "does not fit" "bad conv net"
+    # bench: pretrain and save, then start another bench from it; a different net is refused
+    expect_rc 0 "bench pretrain" "$SOMA" bench --net 8C3-P2-10 --encoder direct -T 2 --batch 8 --iters 1 --warmup 0 \
+        --pretrain 3 --save "$tmp/pre.soma" --json
+    grep -q '"pretrain_batches":3' "$tmp/out" && ok || bad "bench --pretrain in the JSON"
+    expect_rc 0 "bench init" "$SOMA" bench --net 8C3-P2-10 --encoder direct -T 4 --batch 8 --iters 1 --warmup 0 --init "$tmp/pre.soma"
+    expect_rc 1 "bench init other net" "$SOMA" bench --net 4C3-P2-10 --encoder direct -T 2 --batch 8 --iters 1 --init "$tmp/pre.soma"
+    expect_err "holds the net" "bench init other net"
 else
     echo "cli_test: MNIST subset run skipped (no cache/mnist, or sanitizer build)"
 fi
