@@ -8,6 +8,7 @@
  * and for the accuracy the exporter reports, not an inference engine.
  */
 #include "export/export_internal.h"
+#include "kernels/expf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -80,7 +81,8 @@ static int32_t xq127(float x) {
     return (int32_t)(v >= 0.0f ? v + 0.5f : v - 0.5f);
 }
 
-static inline float xsigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+/* integrate/shunting.c's gate, with Soma's own exp (kernels/expf.h) */
+static inline float xsigm(float z) { return 1.0f / (1.0f + soma_expf1(-z)); }
 
 /* ---- one step ------------------------------------------------------------------------------ */
 

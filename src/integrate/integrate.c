@@ -138,52 +138,64 @@ int64_t soma_integrator_scratch_per_row(const soma_integrator *it, int64_t in_di
     return (int64_t)it->nblk * it->P + (it->nblk_x < it->nblk ? 2 * in_dim : 0);
 }
 
-/* Visits block b of E as contiguous segments: fn(e_segment, param_segment, length). */
-#define FOR_SEGMENTS(it, S, b, src, E_, P_, BODY)                                           \
-    do {                                                                                    \
-        const soma_synop *op_ = (it)->op;                                                   \
-        int64_t nseg_ = op_->in_major ? (it)->K : 1;                                        \
-        int64_t len_ = op_->in_major ? (it)->N : (it)->N * (it)->K;                         \
-        for (int64_t j_ = 0; j_ < nseg_; j_++) {                                            \
-            int64_t eo_ = op_->in_major ? j_ * (S) + (int64_t)(b) * (it)->N                 \
-                                        : (int64_t)(b) * (it)->N * (it)->K;                 \
-            int64_t po_ = (src) + (op_->in_major ? j_ * (it)->N : 0);                       \
-            E_ = eo_, P_ = po_;                                                             \
-            for (int64_t i = 0; i < len_; i++) { BODY; }                                    \
-        }                                                                                   \
-    } while (0)
+/* Block b of E as contiguous segments: segment j is E[e0 + j·estep : +len], made from
+ * params[p0 + j·pstep : +len]. */
+typedef struct segs {
+    int64_t n, len, e0, estep, p0, pstep;
+} segs;
 
-void soma_integrator_prepare(const soma_integrator *it, float *E, const float *params) {
-    int64_t src[MAX_BLK], eo, po;
-    int fn[MAX_BLK];
-    int nb = block_table(it, src, fn);
-    const int64_t S = (int64_t)nb * it->N;
-    for (int b = 0; b < nb; b++) {
-        switch (fn[b]) {
-        case F_COPY: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i]); break;
-        case F_SQUARE: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i] * params[po + i]); break;
-        case F_POS: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i] > 0 ? params[po + i] : 0.0f); break;
-        case F_NEG: FOR_SEGMENTS(it, S, b, src[b], eo, po, E[eo + i] = params[po + i] < 0 ? params[po + i] : 0.0f); break;
+static segs segs_of(const soma_integrator *it, int64_t S, int b, int64_t src) {
+    if (it->op->in_major) return (segs){it->K, it->N, (int64_t)b * it->N, S, src, it->N};
+    return (segs){1, it->N * it->K, (int64_t)b * it->N * it->K, 0, src, 0};
+}
+
+/* E_block = f(p). Branch-free selects, so that the loops vectorise (W's signs are random). */
+SOMA_HOT static void prepare_block(int f, float *E, const float *params, segs sg) {
+    for (int64_t j = 0; j < sg.n; j++) {
+        float *restrict e = E + sg.e0 + j * sg.estep;
+        const float *restrict p = params + sg.p0 + j * sg.pstep;
+        const int64_t n = sg.len;
+        switch (f) {
+        case F_COPY: for (int64_t i = 0; i < n; i++) e[i] = p[i]; break;
+        case F_SQUARE: for (int64_t i = 0; i < n; i++) e[i] = p[i] * p[i]; break;
+        case F_POS: for (int64_t i = 0; i < n; i++) e[i] = p[i] > 0 ? p[i] : 0.0f; break;
+        case F_NEG: for (int64_t i = 0; i < n; i++) e[i] = p[i] < 0 ? p[i] : 0.0f; break;
         }
     }
 }
 
+/* ∂p += f′(p)·∂E_block. */
+SOMA_HOT static void finish_block(int f, float *dparams, const float *dE, const float *params, segs sg) {
+    for (int64_t j = 0; j < sg.n; j++) {
+        float *restrict d = dparams + sg.p0 + j * sg.pstep;
+        const float *restrict e = dE + sg.e0 + j * sg.estep, *restrict p = params + sg.p0 + j * sg.pstep;
+        const int64_t n = sg.len;
+        switch (f) {
+        case F_COPY: for (int64_t i = 0; i < n; i++) d[i] += e[i]; break;
+        case F_SQUARE: for (int64_t i = 0; i < n; i++) d[i] += 2.0f * p[i] * e[i]; break;
+        case F_POS: for (int64_t i = 0; i < n; i++) d[i] += p[i] > 0 ? e[i] : 0.0f; break;
+        case F_NEG: for (int64_t i = 0; i < n; i++) d[i] += p[i] < 0 ? e[i] : 0.0f; break;
+        }
+    }
+}
+
+void soma_integrator_prepare(const soma_integrator *it, float *E, const float *params) {
+    int64_t src[MAX_BLK];
+    int fn[MAX_BLK];
+    int nb = block_table(it, src, fn);
+    const int64_t S = (int64_t)nb * it->N;
+    for (int b = 0; b < nb; b++) prepare_block(fn[b], E, params, segs_of(it, S, b, src[b]));
+}
+
 void soma_integrator_finish(const soma_integrator *it, float *dparams, const float *gws,
                             const float *params) {
-    int64_t src[MAX_BLK], eo, po;
+    int64_t src[MAX_BLK];
     int fn[MAX_BLK];
     int nb = block_table(it, src, fn);
     const int64_t S = (int64_t)nb * it->N;
     const float *dE = gws + it->gE;
     memset(dparams, 0, (size_t)it->n_params * sizeof *dparams);
-    for (int b = 0; b < nb; b++) {
-        switch (fn[b]) {
-        case F_COPY: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += dE[eo + i]); break;
-        case F_SQUARE: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += 2.0f * params[po + i] * dE[eo + i]); break;
-        case F_POS: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += params[po + i] > 0 ? dE[eo + i] : 0.0f); break;
-        case F_NEG: FOR_SEGMENTS(it, S, b, src[b], eo, po, dparams[po + i] += params[po + i] < 0 ? dE[eo + i] : 0.0f); break;
-        }
-    }
+    for (int b = 0; b < nb; b++) finish_block(fn[b], dparams, dE, params, segs_of(it, S, b, src[b]));
     /* Ablation ab3 keeps λ fixed: it stays a parameter (so checkpoints hold it) with zero grad. */
     bool lam_fixed = it->p.mode == SOMA_INTEGRATE_BILINEAR && it->p.ablation == SOMA_ABLATION_AB3;
     for (int64_t i = 0; i < it->nlam; i++) dparams[it->olam + i] = lam_fixed ? 0.0f : gws[it->glam + i];
@@ -220,7 +232,7 @@ void soma_integrator_forward(const soma_integrator *it, float *cur, float *Y, co
         op->ops->forward(op, Y, x2, NULL, E, S, it->nblk_x * N, (it->nblk - it->nblk_x) * N, rows);
     }
     if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_combine(it, cur, Y, params, rows);
-    else soma_shunting_combine(it, cur, Y, params, rows);
+    else soma_shunting_forward(it, cur, Y, params, rows);
 }
 
 void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, const float *g,
@@ -230,14 +242,21 @@ void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, 
     const soma_synop *op = it->op;
     const int64_t N = it->N, S = it->nblk * N, in = it->inner, M = op->in_dim;
     /* ∂b = Σ_rows,positions g */
-    float *db = gws + it->gb;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < N; c++) {
-            const float *gr = g + r * it->P + c * in;
-            float acc = 0;
-            for (int64_t s = 0; s < in; s++) acc += gr[s];
-            db[c] += acc;
+    float *restrict db = gws + it->gb;
+    if (in == 1) { /* dense operators: the same sums, vectorised across channels */
+        for (int64_t r = 0; r < rows; r++) {
+            const float *restrict gr = g + r * it->P;
+            for (int64_t c = 0; c < N; c++) db[c] += 0.0f + gr[c];
         }
+    } else {
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < N; c++) {
+                const float *gr = g + r * it->P + c * in;
+                float acc = 0;
+                for (int64_t s = 0; s < in; s++) acc += gr[s];
+                db[c] += acc;
+            }
+    }
     if (it->p.mode == SOMA_INTEGRATE_LINEAR) {
         op->ops->backward_weight(op, gws + it->gE, g, x, sx, N, 0, N, rows);
         if (dx) op->ops->backward_input(op, dx, g, E, N, 0, N, rows, 0.0f);

@@ -46,7 +46,8 @@ int64_t soma_integrator_scratch_per_row(const soma_integrator *it, int64_t in_di
 
 void soma_integrator_prepare(const soma_integrator *it, float *E, const float *params);
 
-/* cur (rows, P); Y (rows, S·inner) tape (unused for linear); scratch as sized above. */
+/* cur (rows, P); Y (rows, S·inner) tape (unused for linear; shunting keeps its gates σ(k·z)
+ * there in place of z); scratch as sized above. */
 void soma_integrator_forward(const soma_integrator *it, float *cur, float *Y, const float *x,
                              const soma_spikes *sx, const float *E, const float *params,
                              float *scratch, int64_t rows);
@@ -63,7 +64,11 @@ void soma_bilinear_combine(const soma_integrator *it, float *cur, const float *Y
                            const float *params, int64_t rows);
 void soma_bilinear_grad(const soma_integrator *it, float *G, float *gws, const float *g,
                         const float *Y, const float *params, int64_t rows);
+/* Shunting: combine leaves Y as it is; forward (the integrator's) overwrites Y's gate blocks
+ * z with the gates σ(k·z), bit for bit the same current; grad reads those gates. */
 void soma_shunting_combine(const soma_integrator *it, float *cur, const float *Y,
+                           const float *params, int64_t rows);
+void soma_shunting_forward(const soma_integrator *it, float *cur, float *Y,
                            const float *params, int64_t rows);
 void soma_shunting_grad(const soma_integrator *it, float *G, float *gws, const float *g,
                         const float *Y, const float *params, int64_t rows);

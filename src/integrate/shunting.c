@@ -7,12 +7,12 @@
  * them), so an excitatory synapse is gated by σ(k·V_p·x) and an inhibitory one by σ(k·V_n·x).
  * Ablations: ab1 W₊x·σ(kV_p x) (blocks [a₊ | z_p]); ab2 W₊x·σ(kV_p x) + W₋x ([a₊ | a₋ | z_p]);
  * ab3 Wx·σ(kVx) ([Wx | z]).
+ *
+ * The integrator's forward (soma_shunting_forward) overwrites each gate block z of its tape Y
+ * with the gate σ(k·z): the gradient needs only the gates, so backward computes no exp.
  */
 #include "integrate/integrate.h"
-
-#include <math.h>
-
-static inline float sigm(float z) { return 1.0f / (1.0f + expf(-z)); }
+#include "kernels/expf.h"
 
 /* Which block is the gated current, which its gate, and the ungated one (-1 if none). */
 typedef struct shunt_map {
@@ -28,21 +28,47 @@ static shunt_map map_of(const soma_integrator *it) {
     }
 }
 
-void soma_shunting_combine(const soma_integrator *it, float *cur, const float *Y,
-                           const float *params, int64_t rows) {
-    const int64_t P = it->P, in = it->inner;
+/* s[0:n] = σ(k·z[0:n]) = 1/(1 + e^(−k·z)); s may be z. Exactly the float operations of
+ * export/model.c's xsigm(k·z) and the exported C's <name>_sigm, which reproduce it bit for
+ * bit: e^ is Soma's own soma_expf1 (kernels/expf.h), vectorised, not libm's. */
+static inline void gates(float *s, const float *z, float k, int64_t n) {
+    for (int64_t i = 0; i < n; i++) s[i] = -(k * z[i]);
+    soma_expf_n(s, s, n);
+    for (int64_t i = 0; i < n; i++) s[i] = 1.0f / (1.0f + s[i]);
+}
+
+/* c[0:P] = b (per channel). */
+static inline void bias_row(float *restrict c, const float *restrict b, int64_t P, int64_t in) {
+    if (in == 1)
+        for (int64_t i = 0; i < P; i++) c[i] = b[i];
+    else
+        for (int64_t ch = 0, i = 0; ch < P / in; ch++)
+            for (int64_t s = 0; s < in; s++, i++) c[i] = b[ch];
+}
+
+static inline void mul_add(float *restrict c, const float *restrict a, const float *restrict s, int64_t n) {
+    for (int64_t i = 0; i < n; i++) c[i] += a[i] * s[i];
+}
+
+/* Y is left as it is (the recommender's scorer combines one Y more than once): the gates go
+ * through a small buffer. The sums run in the same order as soma_shunting_forward's. */
+SOMA_HOT void soma_shunting_combine(const soma_integrator *it, float *cur, const float *Y,
+                                    const float *params, int64_t rows) {
+    enum { CH = 256 };
+    const int64_t P = it->P;
     const float *b = params + it->ob, k = it->p.shunt_k;
     shunt_map m = map_of(it);
+    float s[CH];
     for (int64_t r = 0; r < rows; r++) {
         float *restrict c = cur + r * P;
-        if (in == 1)
-            for (int64_t i = 0; i < P; i++) c[i] = b[i];
-        else
-            for (int64_t ch = 0, i = 0; ch < P / in; ch++)
-                for (int64_t s = 0; s < in; s++, i++) c[i] = b[ch];
+        bias_row(c, b, P, it->inner);
         for (int j = 0; j < m.n_gated; j++) {
-            const float *restrict a = Y + blk_off(it, r, m.gated[j]), *restrict z = Y + blk_off(it, r, m.gate[j]);
-            for (int64_t i = 0; i < P; i++) c[i] += a[i] * sigm(k * z[i]);
+            const float *a = Y + blk_off(it, r, m.gated[j]), *z = Y + blk_off(it, r, m.gate[j]);
+            for (int64_t i0 = 0; i0 < P; i0 += CH) {
+                const int64_t n = P - i0 < CH ? P - i0 : CH;
+                gates(s, z + i0, k, n);
+                mul_add(c + i0, a + i0, s, n);
+            }
         }
         if (m.plain >= 0) {
             const float *restrict a = Y + blk_off(it, r, m.plain);
@@ -51,9 +77,35 @@ void soma_shunting_combine(const soma_integrator *it, float *cur, const float *Y
     }
 }
 
-/* G_gated = g⊙σ(kz), G_gate = k·g⊙a⊙σ(kz)(1 − σ(kz)), G_plain = g. */
-void soma_shunting_grad(const soma_integrator *it, float *G, float *gws, const float *g,
-                        const float *Y, const float *params, int64_t rows) {
+SOMA_HOT void soma_shunting_forward(const soma_integrator *it, float *cur, float *Y,
+                                    const float *params, int64_t rows) {
+    const int64_t P = it->P;
+    const float *b = params + it->ob, k = it->p.shunt_k;
+    shunt_map m = map_of(it);
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict c = cur + r * P;
+        bias_row(c, b, P, it->inner);
+        if (m.n_gated == 2 && m.gate[1] == m.gate[0] + 1) { /* [z_p | z_n] side by side: one call */
+            float *s = Y + blk_off(it, r, m.gate[0]);
+            gates(s, s, k, 2 * P);
+        } else {
+            for (int j = 0; j < m.n_gated; j++) {
+                float *s = Y + blk_off(it, r, m.gate[j]);
+                gates(s, s, k, P);
+            }
+        }
+        for (int j = 0; j < m.n_gated; j++) mul_add(c, Y + blk_off(it, r, m.gated[j]), Y + blk_off(it, r, m.gate[j]), P);
+        if (m.plain >= 0) {
+            const float *restrict a = Y + blk_off(it, r, m.plain);
+            for (int64_t i = 0; i < P; i++) c[i] += a[i];
+        }
+    }
+}
+
+/* G_gated = g⊙s, G_gate = k·g⊙a⊙s(1 − s), G_plain = g, with the gates s = σ(kz) that
+ * soma_shunting_forward left in Y. */
+SOMA_HOT void soma_shunting_grad(const soma_integrator *it, float *G, float *gws, const float *g,
+                                 const float *Y, const float *params, int64_t rows) {
     const int64_t P = it->P;
     const float k = it->p.shunt_k;
     shunt_map m = map_of(it);
@@ -61,12 +113,11 @@ void soma_shunting_grad(const soma_integrator *it, float *G, float *gws, const f
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict gr = g + r * P;
         for (int j = 0; j < m.n_gated; j++) {
-            const float *restrict a = Y + blk_off(it, r, m.gated[j]), *restrict z = Y + blk_off(it, r, m.gate[j]);
+            const float *restrict a = Y + blk_off(it, r, m.gated[j]), *restrict s = Y + blk_off(it, r, m.gate[j]);
             float *restrict ga = G + blk_off(it, r, m.gated[j]), *restrict gz = G + blk_off(it, r, m.gate[j]);
             for (int64_t i = 0; i < P; i++) {
-                float s = sigm(k * z[i]);
-                ga[i] = gr[i] * s;
-                gz[i] = k * gr[i] * a[i] * s * (1.0f - s);
+                ga[i] = gr[i] * s[i];
+                gz[i] = k * gr[i] * a[i] * s[i] * (1.0f - s[i]);
             }
         }
         if (m.plain >= 0) {
