@@ -100,6 +100,7 @@ int cmd_bench(int argc, char **argv) {
             memcpy(x + b * M, d.x + (int64_t)(b % d.n) * M, (size_t)M * sizeof *x);
             y[b] = d.y[b % d.n] % (int32_t)C;
         }
+        if (pretrain == 0) soma_dataset_free(&d); /* not held while the net's buffers exist */
     } else if (strcmp(input, "random") == 0) {
         for (int64_t i = 0; i < batch * M; i++) x[i] = soma_rng_uniform(&rng);
         for (int b = 0; b < batch; b++) y[b] = (int32_t)soma_rng_below(&rng, (uint32_t)C);

@@ -207,6 +207,9 @@ int soma_net_activity(soma_net *net, const soma_dataset *d, int batch, uint64_t 
     if ((rc = soma_net_reserve(net, batch, err)) != SOMA_OK) goto fail;
     const bool binary = net->cfg.encoder != SOMA_ENCODE_DIRECT;
     soma_batch_stats st;
+    /* One chunk per call: the chunks of a batch share the threads' work buffers, so only a
+     * single chunk's activations are still there to read after the call. */
+    batch = batch < net->cfg.chunk ? batch : net->cfg.chunk;
     for (int64_t first = 0; first < d->n; first += batch) {
         const int nb = (int)(d->n - first < batch ? d->n - first : batch);
         memcpy(x, d->x + first * M, (size_t)nb * (size_t)M * sizeof(float));
@@ -220,11 +223,10 @@ int soma_net_activity(soma_net *net, const soma_dataset *d, int batch, uint64_t 
         double nz = 0;
         for (int64_t k = 0; k < (int64_t)nb * M; k++) nz += x[k] != 0.0f;
         act->input_values += nz;
-        /* Chunk c holds samples [c·Bc, c·Bc + nbc) time-major: (T, nbc, N). */
-        const int Bc = net->cfg.chunk;
-        for (int c = 0; c * Bc < nb; c++) {
-            const int64_t nbc = nb - c * Bc < Bc ? nb - c * Bc : Bc, rows = (int64_t)T * nbc;
-            const float *buf = net->chunks[c].buf;
+        /* The one chunk holds the nb samples time-major: (T, nb, N). */
+        {
+            const int64_t rows = (int64_t)T * nb;
+            const float *buf = net->chunks[0].buf;
             if (binary) act->input_events += (double)((const int64_t *)(buf + net->plan.in_off))[rows];
             for (int i = 0; i < nl; i++) {
                 if (!act->neuron[i]) continue;

@@ -20,6 +20,17 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int thread_index(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 soma_integrate_params soma_integrate_default_params(void) {
     soma_integrate_params p = {0};
@@ -88,6 +99,15 @@ static int set_err(soma_net *net, int rc, const char *msg) {
     return rc;
 }
 
+static void free_buffers(soma_net *net) {
+    for (int c = 0; c < net->n_chunks; c++) soma_free(net->chunks[c].gws);
+    soma_free(net->chunks);
+    for (int w = 0; w < net->n_work; w++) soma_free(net->work[w]);
+    soma_free(net->work);
+    net->chunks = NULL, net->work = NULL;
+    net->n_chunks = net->n_work = 0, net->max_batch = 0;
+}
+
 void soma_net_free(soma_net *net) {
     if (!net) return;
     for (int i = 0; i < net->nl; i++)
@@ -98,8 +118,7 @@ void soma_net_free(soma_net *net) {
     soma_free(net->grads);
     soma_free(net->E);
     soma_free(net->tensors);
-    for (int c = 0; c < net->n_chunks; c++) soma_free(net->chunks[c].buf);
-    soma_free(net->chunks);
+    free_buffers(net);
     soma_free(net);
 }
 
@@ -237,10 +256,33 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     pl->grad[0] = o, o += ALIGN16(rows * maxdim);
     pl->grad[1] = o, o += ALIGN16(rows * maxdim);
     pl->scratch = o, o += ALIGN16(scratch);
-    pl->gws = o, o += ALIGN16(net->n_gws);
     pl->logits = o, o += ALIGN16(Bc * net->out_dim);
     pl->tiebreak = o, o += ALIGN16(Bc * net->out_dim);
     return o;
+}
+
+/* Work buffers for n threads (at least one, at most one per chunk). */
+static int reserve_work(soma_net *net, int n, soma_error *err) {
+    if (n <= net->n_work) return SOMA_OK;
+    float **w = soma_calloc((size_t)n, sizeof *w);
+    if (!w) return soma_fail(err, SOMA_E_NOMEM, "out of memory planning %d work buffers", n);
+    const int64_t nf = chunk_floats(net, net->cfg.chunk, &net->plan);
+    for (int i = 0; i < n; i++) {
+        w[i] = i < net->n_work ? net->work[i] : soma_calloc((size_t)nf, sizeof(float));
+        if (!w[i]) {
+            for (int j = net->n_work; j < i; j++) soma_free(w[j]);
+            soma_free(w);
+            return soma_fail(err, SOMA_E_NOMEM, "out of memory: %d work buffers of %.1f MB", n, (double)nf * 4 / 1e6);
+        }
+    }
+    soma_free(net->work);
+    net->work = w, net->n_work = n;
+    return SOMA_OK;
+}
+
+static int work_wanted(const soma_net *net, int nch) {
+    const int t = soma_threads();
+    return nch < t ? nch : t < 1 ? 1 : t;
 }
 
 int soma_net_reserve(soma_net *net, int max_batch, soma_error *err) {
@@ -248,22 +290,21 @@ int soma_net_reserve(soma_net *net, int max_batch, soma_error *err) {
     if (max_batch <= net->max_batch) return SOMA_OK;
     const int Bc = net->cfg.chunk;
     const int nch = (max_batch + Bc - 1) / Bc;
-    for (int c = 0; c < net->n_chunks; c++) soma_free(net->chunks[c].buf);
-    soma_free(net->chunks);
-    net->n_chunks = 0, net->max_batch = 0;
+    free_buffers(net);
     net->chunks = soma_calloc((size_t)nch, sizeof *net->chunks);
     if (!net->chunks) return soma_fail(err, SOMA_E_NOMEM, "out of memory planning %d chunks", nch);
-    int64_t nf = chunk_floats(net, Bc, &net->plan);
-    for (int c = 0; c < nch; c++) {
-        net->chunks[c].buf = soma_calloc((size_t)nf, sizeof(float));
-        if (!net->chunks[c].buf) {
-            for (int j = 0; j < c; j++) soma_free(net->chunks[j].buf);
-            soma_free(net->chunks);
-            net->chunks = NULL;
-            return soma_fail(err, SOMA_E_NOMEM, "out of memory: %d chunks of %.1f MB", nch, (double)nf * 4 / 1e6);
-        }
-    }
     net->n_chunks = nch;
+    for (int c = 0; c < nch; c++)
+        if (!(net->chunks[c].gws = soma_calloc((size_t)(net->n_gws > 0 ? net->n_gws : 1), sizeof(float)))) {
+            free_buffers(net);
+            return soma_fail(err, SOMA_E_NOMEM, "out of memory: %d gradient workspaces of %.1f MB", nch,
+                             (double)net->n_gws * 4 / 1e6);
+        }
+    int rc = reserve_work(net, work_wanted(net, nch), err);
+    if (rc != SOMA_OK) {
+        free_buffers(net);
+        return rc;
+    }
     net->max_batch = nch * Bc;
     return SOMA_OK;
 }
@@ -350,7 +391,7 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     ch->stats.chunks = 1;
     if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);
     if (!train) return;
-    float *gws = buf + pl->gws;
+    float *gws = ch->gws;
     memset(gws, 0, (size_t)net->n_gws * sizeof *gws);
     int cur = 0;
     for (int i = net->nl - 1; i >= 0; i--) {
@@ -418,9 +459,17 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
     const int Bc = net->cfg.chunk, nch = (B + Bc - 1) / Bc;
     const int64_t M = soma_net_sample_dim(net), C = net->out_dim;
     const float gs = 1.0f / (float)B;
-#pragma omp parallel for schedule(dynamic, 1)
+    if (work_wanted(net, nch) > net->n_work) { /* more threads than when reserved */
+        soma_error e;
+        int rc = reserve_work(net, work_wanted(net, nch), &e);
+        if (rc != SOMA_OK) return set_err(net, rc, e.msg);
+    }
+    const int nw = nch < net->n_work ? nch : net->n_work;
+    /* Any thread may run any chunk (results do not depend on which): thread w uses buffer w. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nw)
     for (int ci = 0; ci < nch; ci++) {
         int64_t b0 = (int64_t)ci * Bc, nb = B - b0 < Bc ? B - b0 : Bc;
+        net->chunks[ci].buf = net->work[thread_index()];
         run_chunk(net, ci, x + b0 * M, y ? y + b0 : NULL, uid + b0, nb, seed, train, gs,
                   logits ? logits + b0 * C : NULL);
     }
@@ -428,14 +477,14 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
     if (!train) return SOMA_OK;
     /* Sum the chunk workspaces into chunk 0's, each element in chunk order (deterministic for
      * any thread count), in one parallel region over element ranges; then map onto parameters. */
-    float *g0 = net->chunks[0].buf + net->plan.gws;
+    float *g0 = net->chunks[0].gws;
     const int64_t G = net->n_gws;
     if (nch > 1) {
 #pragma omp parallel for schedule(static)
         for (int64_t blk = 0; blk < (G + 4095) / 4096; blk++) {
             const int64_t lo = blk * 4096, hi = lo + 4096 < G ? lo + 4096 : G;
             for (int ci = 1; ci < nch; ci++) {
-                const float *gi = net->chunks[ci].buf + net->plan.gws;
+                const float *gi = net->chunks[ci].gws;
                 for (int64_t i = lo; i < hi; i++) g0[i] += gi[i];
             }
         }

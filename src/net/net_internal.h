@@ -56,14 +56,18 @@ typedef struct soma_net_tensor {
     int64_t offset, numel;
 } soma_net_tensor;
 
-/* Offsets (floats) of a chunk buffer's regions. */
+/* Offsets (floats) of a work buffer's regions: everything one chunk needs while it runs. */
 typedef struct soma_chunk_plan {
-    int64_t xin, in_idx, in_off, enc_nz, enc_off, act[SOMA_MAX_LAYERS], tape[SOMA_MAX_LAYERS], grad[2], scratch, gws, logits,
+    int64_t xin, in_idx, in_off, enc_nz, enc_off, act[SOMA_MAX_LAYERS], tape[SOMA_MAX_LAYERS], grad[2], scratch, logits,
             tiebreak;
 } soma_chunk_plan;
 
+/* A chunk of a batch: its own gradient workspace (summed in chunk order after the batch) and
+ * statistics; buf is the work buffer it last ran in (one per thread, so activations, tapes and
+ * gradients take threads × one chunk of memory, not the whole batch). */
 typedef struct soma_chunk {
     float *buf;
+    float *gws;
     soma_batch_stats stats;
 } soma_chunk;
 
@@ -79,9 +83,10 @@ struct soma_net {
     float *params, *grads, *E;
     int ntens;
     soma_net_tensor *tensors;
-    int max_batch, n_chunks;
+    int max_batch, n_chunks, n_work;
     soma_chunk_plan plan;
     soma_chunk *chunks;
+    float **work; /* (n_work) work buffers, plan's layout */
     float *input_grad;
     char err[600];
 };
