@@ -13,7 +13,7 @@
  * row update per neuron and sample from the spike lists.
  */
 #include "integrate/integrate.h"
-#include "layer/layer.h"
+#include "layer/dense_input.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -29,26 +29,9 @@ typedef struct recurrent_layer {
     int64_t o_rec, g_rec; /* W_rec (N, N) input-major: row j holds spike j's weights */
 } recurrent_layer;
 
-#define TAPE_HDR 4 /* floats: [input path flag, pad×3] keeps the int64 offsets 16-byte aligned */
-
-/* Tape: [hdr | in_off (rows+1) int64 | mem (rows·N) | Y (rows·nblk·N) | in_idx (rows·M) int32];
- * in_idx exists only when the net planned it (list_per_row): the layer then builds its
- * input's spike lists itself. */
-typedef struct tape_view {
-    float *flag;
-    int64_t *off;
-    int32_t *idx;
-    float *mem, *Y;
-} tape_view;
-
-static tape_view tape_of(const recurrent_layer *s, float *tape, int64_t rows) {
-    tape_view v;
-    v.flag = tape;
-    v.off = (int64_t *)(tape + TAPE_HDR);
-    v.mem = tape + TAPE_HDR + 2 * (rows + 1);
-    v.Y = v.mem + rows * s->it.N;
-    v.idx = (int32_t *)(v.Y + rows * soma_integrator_tape_per_row(&s->it));
-    return v;
+/* Tape: layer/dense_input.h's, with mem (rows·N). */
+static soma_dense_tape tape_of(const recurrent_layer *s, float *tape, int64_t rows) {
+    return soma_dense_tape_of(tape, rows, s->it.N, soma_integrator_tape_per_row(&s->it));
 }
 
 /* Scratch, in floats: four blocks of rows·N (forward: cur, u, gathered W_rec rows, the step's
@@ -63,7 +46,7 @@ typedef struct scratch_view {
     soma_spikes in_sx, rec_sx;
 } scratch_view;
 
-static scratch_view scratch_of(const recurrent_layer *s, const soma_lctx *c, const tape_view *tv, int64_t rows) {
+static scratch_view scratch_of(const recurrent_layer *s, const soma_lctx *c, const soma_dense_tape *tv, int64_t rows) {
     const int64_t N = s->it.N, M = s->base.in_dim;
     scratch_view v;
     v.a = c->scratch, v.b = v.a + rows * N, v.c = v.b + rows * N;
@@ -93,21 +76,9 @@ static void rc_prepare(const soma_layer *l, float *E, const float *params) {
 static void rc_forward(const soma_layer *l, const soma_lctx *c, float *y, const float *x) {
     const recurrent_layer *s = (const recurrent_layer *)l;
     const int64_t rows = (int64_t)c->T * c->B, N = s->it.N, M = l->in_dim, BN = c->B * N;
-    tape_view tv = tape_of(s, c->tape, rows);
+    soma_dense_tape tv = tape_of(s, c->tape, rows);
     scratch_view sv = scratch_of(s, c, &tv, rows);
-    const soma_spikes *psx = NULL;
-    *tv.flag = 0.0f;
-    int64_t nnz = -1;
-    if (c->sx_in) {
-        psx = &sv.in_sx, *tv.flag = 1.0f; /* the producer chose the event-driven path */
-        nnz = sv.in_sx.off[rows];
-    } else if (c->in_binary && c->sparse_max_density > 0) {
-        nnz = soma_spikes_build(tv.idx, tv.off, x, rows, M);
-        if ((double)nnz <= c->sparse_max_density * (double)rows * (double)M) psx = &sv.in_sx, *tv.flag = 1.0f;
-    }
-    if (c->in_active && nnz >= 0) *c->in_active += (double)nnz;
-    if (c->event_driven && psx) *c->event_driven = 1;
-    if (psx) memset(sv.in_sx.mask, 0, (size_t)M * sizeof *sv.in_sx.mask);
+    const soma_spikes *psx = soma_dense_input_path(c, &tv, &sv.in_sx, x, rows, M);
     float *cur = sv.a, *u = sv.b, *gath = sv.c;
     const float *Wr = c->params + s->o_rec;
     soma_integrator it = s->it;
@@ -142,7 +113,7 @@ static void rc_backward(const soma_layer *l, const soma_lctx *c, float *dx, cons
                         const float *x, const float *y) {
     const recurrent_layer *s = (const recurrent_layer *)l;
     const int64_t rows = (int64_t)c->T * c->B, N = s->it.N, BN = c->B * N;
-    tape_view tv = tape_of(s, c->tape, rows);
+    soma_dense_tape tv = tape_of(s, c->tape, rows);
     scratch_view sv = scratch_of(s, c, &tv, rows);
     if (*tv.flag != 0.0f) memset(sv.in_sx.mask, 0, (size_t)l->in_dim * sizeof *sv.in_sx.mask);
     float *g = sv.a, *ds = sv.b, *eps = sv.c;
@@ -242,7 +213,7 @@ int soma_recurrent_create(soma_layer **out, int64_t in_dim, int64_t n,
     l->gws_size = s->it.n_gws + n * n;
     l->E_size = soma_integrator_E_size(&s->it);
     l->tape_per_row = 2 + n + soma_integrator_tape_per_row(&s->it);
-    l->tape_fixed = TAPE_HDR + 2;
+    l->tape_fixed = SOMA_DENSE_TAPE_HDR + 2;
     l->list_per_row = in_dim;
     l->takes_spikes = true;
     l->scratch_per_row = 4 * n + 2 + soma_integrator_scratch_per_row(&s->it, in_dim);

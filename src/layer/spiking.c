@@ -9,7 +9,7 @@
  * gives ∂E and ∂x.
  */
 #include "integrate/integrate.h"
-#include "layer/layer.h"
+#include "layer/dense_input.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,30 +24,12 @@ typedef struct spiking_layer {
     int64_t g_plif;  /* its slot in the gradient workspace */
 } spiking_layer;
 
-#define TAPE_HDR 4 /* floats: [path flag, pad×3] keeps the int64 offsets 16-byte aligned */
-
 static float plif_k(const spiking_layer *s, const float *params) {
     return s->o_plif >= 0 ? 1.0f / (1.0f + expf(-params[s->o_plif])) : 0.0f;
 }
 
-/* Tape: [hdr | off (rows+1) int64 | mem (rows·P) | Y (rows·nblk·P) | idx (rows·M) int32]; the
- * idx part exists only when the net planned it (list_per_row), i.e. when this layer builds
- * its input's spike lists itself. */
-typedef struct tape_view {
-    float *flag;
-    int64_t *off;
-    int32_t *idx;
-    float *mem, *Y;
-} tape_view;
-
-static tape_view tape_of(const spiking_layer *s, float *tape, int64_t rows) {
-    tape_view v;
-    v.flag = tape;
-    v.off = (int64_t *)(tape + TAPE_HDR);
-    v.mem = tape + TAPE_HDR + 2 * (rows + 1);
-    v.Y = v.mem + rows * s->it.P;
-    v.idx = (int32_t *)(v.Y + rows * soma_integrator_tape_per_row(&s->it));
-    return v;
+static soma_dense_tape tape_of(const spiking_layer *s, float *tape, int64_t rows) {
+    return soma_dense_tape_of(tape, rows, s->it.P, soma_integrator_tape_per_row(&s->it));
 }
 
 static void sp_init_params(const soma_layer *l, float *params, soma_rng *rng) {
@@ -63,7 +45,7 @@ static void sp_prepare(const soma_layer *l, float *E, const float *params) {
 
 /* The input's spike lists: the producer's (encoder) or the ones built in the tape. The
  * per-sample gradient scratch (mask, touched) sits at the end of the scratch block. */
-static soma_spikes spikes_of(const spiking_layer *s, const soma_lctx *c, tape_view tv, int64_t rows) {
+static soma_spikes spikes_of(const spiking_layer *s, const soma_lctx *c, soma_dense_tape tv, int64_t rows) {
     soma_spikes sx = {tv.idx, tv.off, c->B, NULL, NULL};
     if (c->sx_in) sx.idx = c->sx_in->idx, sx.off = c->sx_in->off;
     float *tail = c->scratch + rows * s->base.scratch_per_row;
@@ -75,20 +57,9 @@ static soma_spikes spikes_of(const spiking_layer *s, const soma_lctx *c, tape_vi
 static void sp_forward(const soma_layer *l, const soma_lctx *c, float *y, const float *x) {
     const spiking_layer *s = (const spiking_layer *)l;
     const int64_t rows = (int64_t)c->T * c->B, P = s->it.P, M = l->in_dim;
-    tape_view tv = tape_of(s, c->tape, rows);
-    soma_spikes sx = spikes_of(s, c, tv, rows), *psx = NULL;
-    *tv.flag = 0.0f;
-    int64_t nnz = -1;
-    if (c->sx_in) {
-        psx = &sx, *tv.flag = 1.0f; /* the producer chose the event-driven path */
-        nnz = sx.off[rows];
-    } else if (c->in_binary && c->sparse_max_density > 0) {
-        nnz = soma_spikes_build(tv.idx, tv.off, x, rows, M);
-        if ((double)nnz <= c->sparse_max_density * (double)rows * (double)M) psx = &sx, *tv.flag = 1.0f;
-    }
-    if (c->in_active && nnz >= 0) *c->in_active += (double)nnz;
-    if (c->event_driven && psx) *c->event_driven = 1;
-    if (psx) memset(sx.mask, 0, (size_t)M * sizeof *sx.mask);
+    soma_dense_tape tv = tape_of(s, c->tape, rows);
+    soma_spikes sx = spikes_of(s, c, tv, rows);
+    const soma_spikes *psx = soma_dense_input_path(c, &tv, &sx, x, rows, M);
     float *cur = c->scratch, *u = cur + rows * P, *isc = u + c->B * P;
     soma_integrator it = s->it;
     it.x_binary = c->in_binary;
@@ -105,7 +76,7 @@ static void sp_backward(const soma_layer *l, const soma_lctx *c, float *dx, cons
                         const float *x, const float *y) {
     const spiking_layer *s = (const spiking_layer *)l;
     const int64_t rows = (int64_t)c->T * c->B, P = s->it.P;
-    tape_view tv = tape_of(s, c->tape, rows);
+    soma_dense_tape tv = tape_of(s, c->tape, rows);
     soma_spikes sx = spikes_of(s, c, tv, rows);
     if (*tv.flag != 0.0f) memset(sx.mask, 0, (size_t)l->in_dim * sizeof *sx.mask);
     float *g = c->scratch, *eps = g + rows * P, *isc = eps + c->B * P;
@@ -193,7 +164,7 @@ int soma_spiking_dense_create(soma_layer **out, int64_t in_dim, int64_t n,
     l->E_size = soma_integrator_E_size(&s->it);
     l->tape_per_row = 2 + s->it.P + soma_integrator_tape_per_row(&s->it);
     l->list_per_row = in_dim;
-    l->tape_fixed = TAPE_HDR + 2;
+    l->tape_fixed = SOMA_DENSE_TAPE_HDR + 2;
     l->scratch_per_row = 2 * s->it.P + soma_integrator_scratch_per_row(&s->it, in_dim);
     l->scratch_fixed = 3 * in_dim + 16; /* mask (in_dim uint64) + touched (in_dim int32) */
     l->takes_spikes = true;

@@ -17,11 +17,11 @@
 #include "soma/inspect.h"
 
 #include "encode/encode.h"
+#include "layer/dense_input.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define DENSE_TAPE_HDR 4 /* TAPE_HDR of spiking.c and recurrent.c */
 
 static const char *ops_name(const soma_layer *l) { return l->ops && l->ops->name ? l->ops->name : ""; }
 
@@ -99,7 +99,7 @@ static const float *membrane_of(const soma_net *net, const float *buf, int i, in
     const float *tape = buf + net->plan.tape[i];
     switch (kind_of(l)) {
     case SOMA_LAYER_DENSE: /* both: [hdr | input row offsets (rows + 1) int64 | mem | …] */
-    case SOMA_LAYER_RECURRENT: return tape + DENSE_TAPE_HDR + 2 * (rows + 1);
+    case SOMA_LAYER_RECURRENT: return tape + SOMA_DENSE_TAPE_HDR + 2 * (rows + 1);
     default: return NULL;
     }
 }
