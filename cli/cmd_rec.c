@@ -141,9 +141,9 @@ typedef struct rec_args {
     const char *data, *split, *task, *model, *neuron, *dynamics, *reset, *surrogate, *readout, *ablation;
     const char *fields, *loss, *optim, *schedule, *save, *load;
     double alpha, tau, theta, v_reset, slope, lambda_init, v_scale, shunt_k, shunt_scale, init_std, dropout;
-    double lr, lr_min, wd, reg, reg_linear, val_fraction, clip, momentum, ema;
+    double lr, lr_min, wd, reg, reg_linear, val_fraction, clip, momentum, ema, implicit_pow;
     int T, width, depth, rank, fm_k, detach_reset, lambda_per_neuron, no_first_order, epochs, batch, patience;
-    int negatives, eval_negatives, threads, json, quiet, spare;
+    int negatives, eval_negatives, threads, json, quiet, spare, rated_cap;
     uint64_t seed;
 } rec_args;
 
@@ -154,11 +154,11 @@ static void args_defaults(rec_args *a) {
     a->split = NULL, a->task = "rating", a->model = "snn", a->neuron = "bilinear";
     a->dynamics = soma_neuron_kind_name(c.neuron.kind), a->reset = soma_reset_name(c.neuron.reset);
     a->surrogate = soma_surrogate_name(c.neuron.surrogate), a->readout = soma_readout_name(c.readout);
-    a->ablation = "none", a->fields = "all", a->loss = NULL, a->optim = "adam", a->schedule = "const";
+    a->ablation = "none", a->fields = "side", a->loss = NULL, a->optim = "adam", a->schedule = "const";
     a->alpha = c.neuron.alpha, a->tau = c.neuron.tau, a->theta = c.neuron.theta, a->v_reset = c.neuron.v_reset;
     a->slope = c.neuron.slope, a->lambda_init = c.integrate.lambda_init, a->v_scale = c.integrate.v_scale;
     a->shunt_k = c.integrate.shunt_k, a->shunt_scale = c.integrate.shunt_scale, a->init_std = c.init_std;
-    a->momentum = o.optim.momentum;
+    a->momentum = o.optim.momentum, a->implicit_pow = c.implicit_pow, a->rated_cap = c.rated_cap;
     a->lr = o.optim.lr, a->reg = o.reg, a->reg_linear = o.reg_linear, a->val_fraction = o.val_fraction;
     a->T = c.T, a->width = c.width, a->depth = c.depth, a->rank = c.integrate.rank, a->fm_k = c.fm_k;
     a->epochs = o.epochs, a->batch = o.batch, a->patience = o.patience, a->negatives = o.negatives;
@@ -198,7 +198,9 @@ static int train_table(rec_args *a, cli_opt *t) {
     ADD("--ablation", NULL, OPT_STR, &a->ablation, "none | ab1 | ab2 | ab3", 1, 0);
     ADD("--init-std", NULL, OPT_FLOAT, &a->init_std, "std of W, readout and FM factors at init", 0, 100);
     ADD("--fm-k", NULL, OPT_INT, &a->fm_k, "FM factors", 0, 1024);
-    ADD("--fields", NULL, OPT_STR, &a->fields, "all | ids | a comma list of user,gender,age,occupation,region,fav-genres,movie,decade,genres", 1, 0);
+    ADD("--fields", NULL, OPT_STR, &a->fields, "side (default: ids + side features) | all (side + rated) | ids | a comma list of those and user,gender,age,occupation,region,fav-genres,movie,decade,genres,rated (e.g. side,rated)", 1, 0);
+    ADD("--implicit-pow", NULL, OPT_FLOAT, &a->implicit_pow, "rated field: each rated movie has value |N|^-p (0.5: 1/sqrt|N|, 1: 1/|N|)", 0, 4);
+    ADD("--rated-cap", NULL, OPT_INT, &a->rated_cap, "rated field: keep a user's latest N movies (0 = all)", 0, 100000000);
     ADD("--spare", NULL, OPT_INT, &a->spare, "id slots kept for users and movies added later", 0, 10000000);
     ADD("--loss", NULL, OPT_STR, &a->loss, "mse | bpr | bce (default: mse for rating, bpr for topn)", 1, 0);
     ADD("--negatives", NULL, OPT_INT, &a->negatives, "bce: sampled negatives per positive", 1, 100);
@@ -252,8 +254,9 @@ static int make_config(const rec_args *a, soma_rec_config *c, soma_rec_train_opt
     if ((v = soma_ablation_parse(a->ablation)) < 0) return bad("--ablation", a->ablation, "none, ab1, ab2, ab3");
     c->integrate.ablation = (soma_ablation)v;
     int64_t f = soma_rec_fields_parse(a->fields);
-    if (f < 0) return bad("--fields", a->fields, "all, ids, or a comma list of field names");
+    if (f < 0) return bad("--fields", a->fields, "side, all, ids, or a comma list of field names");
     c->fields = (uint32_t)f;
+    c->implicit_pow = (float)a->implicit_pow, c->rated_cap = a->rated_cap;
     c->T = a->T, c->width = a->width, c->depth = a->depth, c->fm_k = a->fm_k;
     c->first_order = !a->no_first_order, c->init_std = (float)a->init_std, c->dropout = (float)a->dropout;
     c->spare_users = c->spare_movies = a->spare;
@@ -353,6 +356,7 @@ static int rec_train(int argc, char **argv) {
         json_str(&j, "desc", soma_rec_model_desc(m));
         json_int(&j, "seed", (long long)a.seed);
         json_int(&j, "params", soma_rec_model_n_params(m));
+        json_str(&j, "fields", a.fields);
         if (s.has_test) json_metrics(&j, m, &met);
         json_int(&j, "epochs_run", res.epochs_run);
         json_int(&j, "best_epoch", res.best_epoch);

@@ -28,6 +28,8 @@ rows=$(SOMA_THREADS=1 "$build/bench/bench_rec" "$data" --markdown)
     echo "bitwise against the batch forward pass first; 3 timed passes over the 943 users after a warm-up pass."
     echo "The machine is shared: the p99 over all calls includes preemptions by other jobs (a time slice is"
     echo "~4 ms), so the last column also gives the p99 over users of each user's fastest pass."
+    echo "The \"+ rated\" row adds implicit feedback (\`--fields side,rated\`, the rating table's recipe for that row): the"
+    echo "user's rated set is part of the user's prefix, computed once per call."
     echo "Target: median < 1 ms. Anchor: libFM MCMC k = 8 trains on u1 in 27 s on this machine (issue #5)."
     echo
     echo "$rows"

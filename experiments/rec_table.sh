@@ -5,11 +5,18 @@
 #      the bias model, each over SEEDS seeds, beside the published / measured anchors;
 #   2. top-N: leave-one-out (each user's latest rating ranked against 99 sampled unrated
 #      movies), HR@10 and NDCG@10 for the same models plus most-popular.
+# Each trained model runs twice where it applies: on the side features (`--fields side`: ids,
+# demographics, favourite genres, decade, genres) and with implicit feedback added (rows
+# "+ rated": `--fields side,rated`, the movies the user rated in the training ratings, SVD++ /
+# libFM style); the table's "features" column says which. Run files carry the model's name
+# (…-rated), so results of different settings never mix.
 # Writes results/rec_rating.md and results/rec_topn.md (one JSON line per run in
 # results/runs/), then regenerates RESULTS.md with scripts/make_results.sh.
 #
 #   experiments/rec_table.sh                   # both tables, 3 seeds
 #   experiments/rec_table.sh --seeds 5 --only rating
+#   experiments/rec_table.sh --models "snn-bilinear-rated fm8-rated"   # run only these rows
+#                                              # (the tables still list every row with results)
 #   SOMA_DATA=/path/to/ml-100k experiments/rec_table.sh
 #
 # Runs that already have a result in results/runs/ are skipped, so an interrupted table
@@ -18,11 +25,12 @@
 # for the rating table (75 runs) and 11 for top-N (16 runs); the tables record it.
 set -eu
 cd "$(dirname "$0")/.."
-seeds=3; only=all
+seeds=3; only=all; models=
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) seeds=$2; shift 2;;
         --only) only=$2; shift 2;;
+        --models) models=$2; shift 2;;
         *) echo "rec_table: unknown option $1" >&2; exit 2;;
     esac
 done
@@ -44,6 +52,11 @@ recipe_rating() { # model -> extra flags
         fm8) echo "--model fm --fm-k 8 --lr 1e-3 --reg 0.3 --reg-linear 0.1 --init-std 0.02";;
         fm32) echo "--model fm --fm-k 32 --lr 1e-3 --reg 0.3 --reg-linear 0.1 --init-std 0.02";;
         bias) echo "--model bias --lr 1e-3 --reg-linear 0.1";;
+        # + implicit feedback (the rated field); L2 chosen on the validation split
+        snn-bilinear-rated) echo "--model snn --neuron bilinear -T 8 --width 32 --dropout 0.5 --lr 1e-3 --reg 0.1 --reg-linear 0.1 --fields side,rated";;
+        snn-linear-rated) echo "--model snn --neuron linear -T 8 --width 32 --dropout 0.5 --lr 1e-3 --reg 0.1 --reg-linear 0.1 --fields side,rated";;
+        fm8-rated) echo "--model fm --fm-k 8 --lr 1e-3 --reg 0.1 --reg-linear 0.1 --init-std 0.02 --fields side,rated";;
+        fm32-rated) echo "--model fm --fm-k 32 --lr 1e-3 --reg 0.1 --reg-linear 0.1 --init-std 0.02 --fields side,rated";;
     esac
 }
 common_topn=(--task topn --split loo --epochs 60 --patience 4 --batch 256 --ema 0.999 --eval-negatives 99 --threads 1)
@@ -55,14 +68,25 @@ recipe_topn() {
         fm32) echo "--model fm --fm-k 32 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001";;
         bias) echo "--model bias --loss bce --negatives 4 --lr 3e-3 --reg-linear 0.001";;
         pop) echo "--model pop";;
+        snn-bilinear-rated) echo "--model snn --neuron bilinear -T 8 --width 64 --dropout 0.2 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001 --fields side,rated";;
+        snn-linear-rated) echo "--model snn --neuron linear -T 8 --width 64 --dropout 0.2 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001 --fields side,rated";;
+        fm8-rated) echo "--model fm --fm-k 8 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001 --fields side,rated";;
+        fm32-rated) echo "--model fm --fm-k 32 --loss bce --negatives 4 --lr 3e-3 --reg 0.001 --reg-linear 0.001 --fields side,rated";;
     esac
 }
 label() {
-    case "$1" in
+    case "${1%-rated}" in
         snn-bilinear) echo "SNN, bilinear LIF (this work)";; snn-linear) echo "SNN, linear LIF (thesis baseline)";;
         fm8) echo "FM, k = 8";; fm32) echo "FM, k = 32";; bias) echo "bias (global + user + item)";; pop) echo "most popular";;
     esac
 }
+features() { # the feature set of a row
+    case "$1" in
+        bias) echo "user, movie ids";; pop) echo "—";;
+        *-rated) echo "side + rated";; *) echo "side";;
+    esac
+}
+selected() { [ -z "$models" ] || case " $models " in *" $1 "*) true;; *) false;; esac; }
 
 start=$(date +%s)
 run() { # name, then soma rec train arguments
@@ -89,9 +113,10 @@ stat() { # key files... (mean ± std with 4 decimals; fmt=%.1f stat ... for seco
 # total wall time of runs in minutes
 wall() { cat "$@" | awk '{ if (match($0, "\"wall_seconds\":[0-9]+")) s += substr($0, RSTART + 15, RLENGTH - 15) } END { printf "%.0f", s / 60 }'; }
 
-rating_models="snn-bilinear snn-linear fm8 fm32 bias"
+rating_models="snn-bilinear-rated snn-linear-rated fm8-rated fm32-rated snn-bilinear snn-linear fm8 fm32 bias"
 if [ "$only" = all ] || [ "$only" = rating ]; then
     for m in $rating_models; do
+        selected "$m" || continue
         for k in 1 2 3 4 5; do
             for s in $(seq 1 "$seeds"); do
                 run "rec_rating_${m}_u${k}_s$s" "${common_rating[@]}" $(recipe_rating "$m") --split "u$k" --seed "$s"
@@ -107,8 +132,11 @@ if [ "$only" = all ] || [ "$only" = rating ]; then
         echo "early stopping on a 5 % validation split of uK.base, scores clipped to [1, 5]. Mean ± std over $seeds seeds;"
         echo "the five-fold columns average the five folds per seed first."
         echo
-        echo "| model | u1 RMSE | u1 MAE | u1…u5 RMSE | u1…u5 MAE | s to train (u1) | flags |"
-        echo "|---|---|---|---|---|---|---|"
+        echo "Features: *side* = user id, gender, age, occupation, region, favourite genres, movie id, decade, genres;"
+        echo "*rated* = implicit feedback, the movies the user rated in uK.base (\`--fields side,rated\`, each 1/√|N|)."
+        echo
+        echo "| model | features | u1 RMSE | u1 MAE | u1…u5 RMSE | u1…u5 MAE | s to train (u1) | flags |"
+        echo "|---|---|---|---|---|---|---|---|"
         for m in $rating_models; do
             u1=(results/runs/rec_rating_${m}_u1_s*.json)
             [ -e "${u1[0]}" ] || continue
@@ -121,14 +149,15 @@ if [ "$only" = all ] || [ "$only" = rating ]; then
                                       if (match($0, "\"mae\":[-0-9.e+]+")) { b = substr($0, RSTART + 6, RLENGTH - 6); e += b } }
                                     END { printf "{\"rmse\":%.6f,\"mae\":%.6f}\n", r / n, e / n }' >> "$tmpf"
             done
-            printf "| %s | %s | %s | %s | %s | %s | \`%s\` |\n" "$(label "$m")" "$(stat rmse "${u1[@]}")" "$(stat mae "${u1[@]}")" \
+            n=""; [ "${#u1[@]}" -lt "$seeds" ] && n=" (${#u1[@]} of $seeds seeds)"
+            printf "| %s%s | %s | %s | %s | %s | %s | %s | \`%s\` |\n" "$(label "$m")" "$n" "$(features "$m")" "$(stat rmse "${u1[@]}")" "$(stat mae "${u1[@]}")" \
                 "$(stat rmse "$tmpf")" "$(stat mae "$tmpf")" "$(fmt=%.1f stat train_seconds "${u1[@]}" | sed 's/ ± .*//')" "$(recipe_rating "$m")"
             rm -f "$tmpf"
         done
-        echo "| *anchor:* SVD (Surprise benchmark, five random folds) | | | 0.934 | | | published (issue #5) |"
-        echo "| *anchor:* SVD++ (Surprise benchmark, five random folds) | | | 0.919 | | | published (issue #5) |"
-        echo "| *anchor:* libFM MCMC, same side features, k = 8 | 0.899 | | | | 27 | measured (issue #5) |"
-        echo "| *anchor:* libFM MCMC, same side features, k = 32 | 0.896 | | | | | measured (issue #5) |"
+        echo "| *anchor:* SVD (Surprise benchmark, five random folds) | user, movie ids | | | 0.934 | | | published (issue #5) |"
+        echo "| *anchor:* SVD++ (Surprise benchmark, five random folds) | ids + rated | | | 0.919 | | | published (issue #5) |"
+        echo "| *anchor:* libFM MCMC, same side features, k = 8 | side | 0.899 | | | | 27 | measured (issue #5) |"
+        echo "| *anchor:* libFM MCMC, same side features, k = 32 | side | 0.896 | | | | | measured (issue #5) |"
         echo
         echo "Run time of this table: $(wall results/runs/rec_rating_*.json) minutes on one core (the sum of its runs' wall times)."
         echo
@@ -136,9 +165,10 @@ if [ "$only" = all ] || [ "$only" = rating ]; then
     cat "$md"
 fi
 
-topn_models="snn-bilinear snn-linear fm8 fm32 bias pop"
+topn_models="snn-bilinear-rated snn-linear-rated fm8-rated fm32-rated snn-bilinear snn-linear fm8 fm32 bias pop"
 if [ "$only" = all ] || [ "$only" = topn ]; then
     for m in $topn_models; do
+        selected "$m" || continue
         for s in $(seq 1 "$seeds"); do
             run "rec_topn_${m}_s$s" "${common_topn[@]}" $(recipe_topn "$m") --seed "$s"
             [ "$m" = pop ] && break # deterministic
@@ -154,12 +184,16 @@ if [ "$only" = all ] || [ "$only" = topn ]; then
         echo "every other rating as a positive: \`soma rec train --data ml-100k ${common_topn[*]} …\`; early stopping"
         echo "on HR@10 of each user's second-latest rating. Mean ± std over $seeds seeds (most-popular is deterministic)."
         echo
-        echo "| model | HR@10 | NDCG@10 | s to train | flags |"
-        echo "|---|---|---|---|---|"
+        echo "Features as in the rating table; *rated* = the movies the user rated in the training part (every rating"
+        echo "but the held-out latest), the pair's own movie left out."
+        echo
+        echo "| model | features | HR@10 | NDCG@10 | s to train | flags |"
+        echo "|---|---|---|---|---|---|"
         for m in $topn_models; do
             f=(results/runs/rec_topn_${m}_s*.json)
             [ -e "${f[0]}" ] || continue
-            printf "| %s | %s | %s | %s | \`%s\` |\n" "$(label "$m")" "$(stat hr10 "${f[@]}")" "$(stat ndcg10 "${f[@]}")" \
+            n=""; [ "$m" != pop ] && [ "${#f[@]}" -lt "$seeds" ] && n=" (${#f[@]} of $seeds seeds)"
+            printf "| %s%s | %s | %s | %s | %s | \`%s\` |\n" "$(label "$m")" "$n" "$(features "$m")" "$(stat hr10 "${f[@]}")" "$(stat ndcg10 "${f[@]}")" \
                 "$(fmt=%.1f stat train_seconds "${f[@]}" | sed 's/ ± .*//')" "$(recipe_topn "$m")"
         done
         echo

@@ -380,6 +380,18 @@ TEST(model_gradcheck) {
             test_failures_++;
             fprintf(stderr, "%s:%d: model gradcheck %s: rel err %.3g\n", __FILE__, __LINE__, cases[i].label, e);
         }
+        /* the same with the implicit-feedback field: real values |N|^-p (x² ≠ x) through
+         * every integration mode, and rows whose movie is left out of the user's set */
+        c.fields = SOMA_REC_FIELDS_ALL;
+        c.implicit_pow = i % 2 ? 1.0f : 0.5f;
+        char label[96];
+        snprintf(label, sizeof label, "%s + rated (p=%g)", cases[i].label, (double)c.implicit_pow);
+        e = gradcheck_model(&d, c, label);
+        test_checks_++;
+        if (!(e < 1e-2)) {
+            test_failures_++;
+            fprintf(stderr, "%s:%d: model gradcheck %s: rel err %.3g\n", __FILE__, __LINE__, label, e);
+        }
     }
     soma_rec_data_free(&d);
 }
@@ -579,9 +591,135 @@ TEST(encoding) {
     CHECK(rec_region("T8H1N") == 10 && rec_region("") == -1);
     CHECK(soma_rec_fields_parse("user,movie") == SOMA_REC_FIELDS_IDS && soma_rec_fields_parse("user,nope") == -1);
     CHECK(soma_rec_fields_parse("user,") == -1 && soma_rec_fields_parse("all") == SOMA_REC_FIELDS_ALL);
+    CHECK(soma_rec_fields_parse("side,rated") == SOMA_REC_FIELDS_ALL && soma_rec_fields_parse("side") == SOMA_REC_FIELDS_SIDE);
+    CHECK(soma_rec_fields_parse("ids,genres") == (SOMA_REC_FIELDS_IDS | 1u << SOMA_REC_F_GENRES));
+    CHECK(soma_rec_model_config(m)->fields == SOMA_REC_FIELDS_SIDE && L->max_rated == 0); /* RATED is off by default */
     /* known users' favourite genres come from the training ratings (≤ 3) */
     for (int32_t i = 0; i < d.n_users; i++) CHECK(__builtin_popcount(m->users[i].fav_genres) <= 3);
     soma_rec_model_free(m);
+    soma_rec_data_free(&d);
+}
+
+/* The implicit-feedback field: each user's distinct training movies, 1/sqrt|N| each, laid out
+ * between the favourite genres and the movie id, the pair's own movie left out. */
+TEST(encoding_rated) {
+    soma_rec_data d;
+    CHECK(load_synth(&d, "encr", 10, 12, 6) == SOMA_OK);
+    soma_rec_ratings tr = d.ratings;
+    tr.n -= 7; /* the sets come from the training ratings given at creation only */
+    soma_rec_config c = soma_rec_default_config();
+    c.kind = SOMA_REC_FM, c.spare_users = 2, c.spare_movies = 3, c.fields = SOMA_REC_FIELDS_ALL;
+    soma_rec_model *m = NULL;
+    soma_error err = {0};
+    CHECK(soma_rec_model_create(&m, &c, &d, &tr, 1, &err) == SOMA_OK);
+    const rec_layout *L = &m->L;
+    CHECK(L->K == 12 + 2 + 7 + 4 + 11 + 6 + 15 + 14 + 6 + 15);
+    CHECK(L->off[SOMA_REC_F_RATED] == L->off[SOMA_REC_F_FAV_GENRES] + 6 && L->off[SOMA_REC_F_MOVIE] == L->off[SOMA_REC_F_RATED] + 15);
+    int32_t longest = 0;
+    for (int32_t u = 0; u < d.n_users; u++) {
+        /* the set: distinct, ascending, exactly the user's movies in tr */
+        const int32_t *mv;
+        int32_t n = soma_rec_model_user_rated(m, u, &mv), want = 0;
+        for (int32_t k = 0; k < d.n_movies; k++) {
+            bool in = false;
+            for (int64_t i = 0; i < tr.n; i++) in |= tr.r[i].user == u && tr.r[i].movie == k;
+            if (in) CHECK(want < n && mv[want] == k);
+            want += in;
+        }
+        CHECK(n == want);
+        longest = n > longest ? n : longest;
+    }
+    CHECK(L->max_rated == longest && L->max_user_nnz == 5 + 6 + longest);
+    soma_rec_user_desc u;
+    soma_rec_model_user(m, 2, &u);
+    const int32_t *set;
+    const int32_t nset = soma_rec_model_user_rated(m, 2, &set);
+    CHECK(nset >= 2);
+    int32_t unrated = 0;
+    while (unrated < d.n_movies) {
+        bool in = false;
+        for (int32_t i = 0; i < nset; i++) in |= set[i] == unrated;
+        if (!in) break;
+        unrated++;
+    }
+    CHECK(unrated < d.n_movies);
+    int32_t ids[128];
+    float vals[128];
+    for (int pass = 0; pass < 2; pass++) {
+        /* an unrated movie sees the whole set; a rated one the set without itself */
+        soma_rec_movie_desc mv;
+        soma_rec_model_movie(m, pass ? set[1] : unrated, &mv);
+        const int32_t k = pass ? nset - 1 : nset;
+        int n = soma_rec_encode(m, &u, &mv, ids, vals, 128);
+        int got = 0, first = -1, last = -1;
+        for (int j = 0; j < n; j++)
+            if (ids[j] >= L->off[SOMA_REC_F_RATED] && ids[j] < L->off[SOMA_REC_F_RATED] + L->size[SOMA_REC_F_RATED]) {
+                CHECK(fabsf(vals[j] - 1.0f / sqrtf((float)k)) < 1e-7f);
+                CHECK(ids[j] - L->off[SOMA_REC_F_RATED] != mv.slot);
+                got++, last = j;
+                if (first < 0) first = j;
+            }
+        CHECK(got == k && last - first + 1 == k);
+        CHECK(ids[first - 1] < L->off[SOMA_REC_F_RATED] && ids[last + 1] == L->off[SOMA_REC_F_MOVIE] + mv.slot);
+        CHECK(n <= soma_rec_model_max_nnz(m));
+    }
+    /* a positive's sampled negatives carry the positive's set (rec_batch_set_skip), so the
+     * user part of the rows cannot tell them apart */
+    {
+        rec_batch b;
+        CHECK(rec_batch_init(&b, 2, m->L.cap) == SOMA_OK);
+        soma_rec_movie_desc pos, neg;
+        soma_rec_model_movie(m, set[1], &pos);
+        soma_rec_model_movie(m, unrated, &neg);
+        rec_batch_set(&b, m, 0, &u, &pos);
+        rec_batch_set_skip(&b, m, 1, &u, &neg, pos.slot);
+        const int nu0 = b.nnz[0] - m->mv_n[pos.slot], nu1 = b.nnz[1] - m->mv_n[neg.slot];
+        CHECK(nu0 == nu1 && nu0 > 0);
+        CHECK(memcmp(b.id, b.id + b.cap, sizeof(int32_t) * (size_t)nu0) == 0 &&
+              memcmp(b.x, b.x + b.cap, sizeof(float) * (size_t)nu0) == 0);
+        rec_batch_set(&b, m, 1, &u, &neg); /* without: the whole set, another normalisation */
+        CHECK(b.nnz[1] - m->mv_n[neg.slot] == nu0 + 1);
+        rec_batch_free(&b);
+    }
+    /* a new user has no set; a user added later has an empty one */
+    soma_rec_user_desc nu = {-1, 'M', 40, 1, "1", 0};
+    int32_t slot;
+    CHECK(soma_rec_model_add_user(m, &nu, 777, &slot, &err) == SOMA_OK && soma_rec_model_user_rated(m, slot, &set) == 0);
+    CHECK(soma_rec_model_user_rated(m, -1, &set) == 0 && soma_rec_model_user_rated(m, 9999, &set) == 0);
+    soma_rec_model_free(m);
+    /* 1/|N| and a cap that keeps each user's latest movies */
+    c.implicit_pow = 1.0f, c.rated_cap = 2;
+    CHECK(soma_rec_model_create(&m, &c, &d, &tr, 1, &err) == SOMA_OK);
+    CHECK(m->L.max_rated == 2);
+    for (int32_t uu = 0; uu < d.n_users; uu++) {
+        const int32_t *mv;
+        int32_t n = soma_rec_model_user_rated(m, uu, &mv);
+        CHECK(n <= 2);
+        for (int32_t i = 0; i < n; i++) { /* at most one distinct movie of u is later than mv[i] */
+            int64_t t = -1, later = 0;
+            for (int64_t q = 0; q < tr.n; q++)
+                if (tr.r[q].user == uu && tr.r[q].movie == mv[i] && tr.r[q].time > t) t = tr.r[q].time;
+            for (int32_t k2 = 0; k2 < d.n_movies; k2++) {
+                int64_t tk = -1;
+                for (int64_t q = 0; q < tr.n; q++)
+                    if (tr.r[q].user == uu && tr.r[q].movie == k2 && tr.r[q].time > tk) tk = tr.r[q].time;
+                later += k2 != mv[i] && tk > t;
+            }
+            CHECK(later <= 1);
+        }
+    }
+    soma_rec_model_user(m, 0, &u);
+    soma_rec_movie_desc mv0 = {-1, 0, 0};
+    int n = soma_rec_encode(m, &u, &mv0, ids, vals, 128), got = 0;
+    for (int j = 0; j < n; j++)
+        if (ids[j] >= m->L.off[SOMA_REC_F_RATED] && ids[j] < m->L.off[SOMA_REC_F_MOVIE]) { CHECK(vals[j] == 0.5f); got++; }
+    CHECK(got == 2);
+    soma_rec_model_free(m);
+    /* bad settings */
+    c.implicit_pow = -1.0f;
+    CHECK(soma_rec_model_create(&m, &c, &d, &tr, 1, &err) == SOMA_E_ARG && m == NULL);
+    c.implicit_pow = 0.5f, c.rated_cap = -1;
+    CHECK(soma_rec_model_create(&m, &c, &d, &tr, 1, &err) == SOMA_E_ARG && m == NULL);
     soma_rec_data_free(&d);
 }
 
@@ -613,18 +751,24 @@ static double serving_gap(const soma_rec_model *m, soma_rec_scorer *s, const som
 TEST(serving_matches_batch_forward) {
     soma_rec_data d;
     CHECK(load_synth(&d, "serve", 30, 150, 8) == SOMA_OK);
-    struct { soma_rec_kind kind; soma_integrate_mode mode; soma_readout ro; int depth; const char *label; } cases[] = {
-        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 1, "snn bilinear"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_LINEAR, SOMA_READOUT_RATE, 1, "snn linear"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_SHUNTING, SOMA_READOUT_MEMBRANE, 1, "snn shunting membrane"},
-        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_MEMBRANE, 2, "snn bilinear depth 2"},
-        {SOMA_REC_FM, 0, 0, 1, "fm"},
-        {SOMA_REC_BIAS, 0, 0, 1, "bias"},
-        {SOMA_REC_POP, 0, 0, 1, "pop"},
+    struct { soma_rec_kind kind; soma_integrate_mode mode; soma_readout ro; int depth; const char *label; uint32_t fields; } cases[] = {
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 1, "snn bilinear", SOMA_REC_FIELDS_SIDE},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_LINEAR, SOMA_READOUT_RATE, 1, "snn linear", SOMA_REC_FIELDS_SIDE},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_SHUNTING, SOMA_READOUT_MEMBRANE, 1, "snn shunting membrane", SOMA_REC_FIELDS_SIDE},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_MEMBRANE, 2, "snn bilinear depth 2", SOMA_REC_FIELDS_SIDE},
+        {SOMA_REC_FM, 0, 0, 1, "fm", SOMA_REC_FIELDS_SIDE},
+        {SOMA_REC_BIAS, 0, 0, 1, "bias", SOMA_REC_FIELDS_SIDE},
+        {SOMA_REC_POP, 0, 0, 1, "pop", SOMA_REC_FIELDS_SIDE},
+        /* implicit feedback: the rated movies' rows are computed from scratch */
+        {SOMA_REC_SNN, SOMA_INTEGRATE_BILINEAR, SOMA_READOUT_RATE, 1, "snn bilinear + rated", SOMA_REC_FIELDS_ALL},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_LINEAR, SOMA_READOUT_MEMBRANE, 1, "snn linear + rated", SOMA_REC_FIELDS_ALL},
+        {SOMA_REC_SNN, SOMA_INTEGRATE_SHUNTING, SOMA_READOUT_RATE, 1, "snn shunting + rated", SOMA_REC_FIELDS_ALL},
+        {SOMA_REC_FM, 0, 0, 1, "fm + rated", SOMA_REC_FIELDS_ALL},
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         soma_rec_config c = soma_rec_default_config();
         c.kind = cases[ci].kind, c.integrate.mode = cases[ci].mode, c.readout = cases[ci].ro, c.depth = cases[ci].depth;
+        c.fields = cases[ci].fields;
         c.width = 20, c.integrate.rank = 2, c.spare_movies = 10, c.spare_users = 2;
         soma_rec_model *m = NULL;
         soma_rec_scorer *s = NULL;
@@ -641,6 +785,8 @@ TEST(serving_matches_batch_forward) {
         CHECK(soma_rec_scorer_create(&s, m, &err) == SOMA_OK);
         soma_rec_user_desc u;
         soma_rec_model_user(m, 4, &u);
+        const int32_t *set;
+        CHECK(cases[ci].fields == SOMA_REC_FIELDS_SIDE || soma_rec_model_user_rated(m, 4, &set) > 0);
         soma_rec_user_desc cold = {-1, 'F', 33, 1, "10001", 1u << 4};
         double g1 = serving_gap(m, s, &u), g2 = serving_gap(m, s, &cold);
         const double tol = cases[ci].depth > 1 ? 1e-4 : 0.0; /* one layer: bitwise */
@@ -679,10 +825,11 @@ TEST(serving_matches_batch_forward) {
 TEST(checkpoint_roundtrip) {
     soma_rec_data d;
     CHECK(load_synth(&d, "ckpt", 12, 20, 5) == SOMA_OK);
-    const soma_rec_kind kinds[] = {SOMA_REC_SNN, SOMA_REC_FM, SOMA_REC_POP};
-    for (int ki = 0; ki < 3; ki++) {
+    const soma_rec_kind kinds[] = {SOMA_REC_SNN, SOMA_REC_FM, SOMA_REC_POP, SOMA_REC_SNN, SOMA_REC_FM};
+    for (int ki = 0; ki < 5; ki++) {
         soma_rec_config c = soma_rec_default_config();
         c.kind = kinds[ki], c.width = 8, c.readout = SOMA_READOUT_MEMBRANE, c.task = SOMA_REC_TOPN;
+        if (ki >= 3) c.fields = SOMA_REC_FIELDS_ALL, c.implicit_pow = 0.75f, c.rated_cap = 4; /* implicit feedback */
         soma_rec_model *m = NULL, *m2 = NULL;
         soma_error err = {0};
         CHECK(soma_rec_model_create(&m, &c, &d, &d.ratings, 3, &err) == SOMA_OK);
@@ -710,6 +857,14 @@ TEST(checkpoint_roundtrip) {
         soma_rec_model_user(m2, d.n_users, &b);
         CHECK(a.slot == b.slot && a.gender == b.gender && a.age == b.age && a.occupation == b.occupation &&
               strcmp(a.zip, b.zip) == 0 && a.fav_genres == b.fav_genres);
+        CHECK(soma_rec_model_config(m2)->fields == soma_rec_model_config(m)->fields && soma_rec_model_config(m2)->implicit_pow == c.implicit_pow &&
+              soma_rec_model_config(m2)->rated_cap == c.rated_cap && m2->L.max_rated == m->L.max_rated);
+        for (int32_t u = 0; u <= d.n_users; u++) {
+            const int32_t *s1, *s2;
+            int32_t n1 = soma_rec_model_user_rated(m, u, &s1), n2 = soma_rec_model_user_rated(m2, u, &s2);
+            CHECK(n1 == n2 && (n1 == 0 || memcmp(s1, s2, sizeof(int32_t) * (size_t)n1) == 0));
+            if (ki >= 3 && u < d.n_users) CHECK(n1 > 0 && n1 <= 4);
+        }
         soma_rec_scorer *s1, *s2;
         CHECK(soma_rec_scorer_create(&s1, m, &err) == SOMA_OK && soma_rec_scorer_create(&s2, m2, &err) == SOMA_OK);
         float x1[64], x2[64];
@@ -725,6 +880,36 @@ TEST(checkpoint_roundtrip) {
         fputc(0x5a, f);
         fclose(f);
         CHECK(soma_rec_model_load(&m2, path, &err) != SOMA_OK && m2 == NULL);
+        soma_rec_model_free(m);
+    }
+    /* version 1 (before the rated field) still loads; a future version is refused clearly */
+    {
+        soma_rec_config c = soma_rec_default_config();
+        c.width = 8;
+        soma_rec_model *m = NULL, *m2 = NULL;
+        soma_error err = {0};
+        char path[600];
+        snprintf(path, sizeof path, "%s/v1.soma", tmpdir);
+        CHECK(soma_rec_model_create(&m, &c, &d, &d.ratings, 3, &err) == SOMA_OK);
+        CHECK(soma_rec_model_save(m, path, &err) == SOMA_OK);
+        soma_ckpt *ck = NULL;
+        CHECK(soma_ckpt_read(&ck, path, &err) == SOMA_OK);
+        CHECK(strcmp(soma_ckpt_get(ck, "soma.format"), "soma-rec-2") == 0);
+        soma_ckpt_set(ck, "soma.format", "soma-rec-1");
+        CHECK(soma_ckpt_write(ck, path, &err) == SOMA_OK);
+        CHECK(soma_rec_model_load(&m2, path, &err) == SOMA_OK && m2);
+        if (m2) CHECK(soma_rec_model_n_params(m2) == soma_rec_model_n_params(m) && m2->L.max_rated == 0);
+        soma_rec_model_free(m2), m2 = NULL;
+        char mask[32];
+        snprintf(mask, sizeof mask, "%u", SOMA_REC_FIELDS_ALL);
+        soma_ckpt_set(ck, "rec.fields", mask); /* version 1 never had the rated field */
+        CHECK(soma_ckpt_write(ck, path, &err) == SOMA_OK);
+        CHECK(soma_rec_model_load(&m2, path, &err) == SOMA_E_FORMAT && !m2);
+        soma_ckpt_set(ck, "soma.format", "soma-rec-3");
+        CHECK(soma_ckpt_write(ck, path, &err) == SOMA_OK);
+        CHECK(soma_rec_model_load(&m2, path, &err) == SOMA_E_VERSION && !m2);
+        CHECK_MSG(err, "soma-rec-3");
+        soma_ckpt_free(ck);
         soma_rec_model_free(m);
     }
     /* a valid container that is not a recommender */
@@ -933,6 +1118,7 @@ int main(int argc, char **argv) {
     RUN(loaders_reject_malformed_files);
     RUN(splits);
     RUN(encoding);
+    RUN(encoding_rated);
     RUN(serving_matches_batch_forward);
     RUN(checkpoint_roundtrip);
     RUN(online_update);

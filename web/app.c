@@ -85,6 +85,7 @@ static const char usage[] =
     "  --media DIR       uploaded covers (default var/media)\n"
     "  --threads N       HTTP worker threads (default: cores)\n"
     "  --epochs N        training epochs on first start (default 10)\n"
+    "  --implicit        first start: add implicit feedback (each user's rated movies) to the features\n"
     "  --access-log F    access log file, '-' for stderr (default), 'none' for none\n"
     "  --no-demo         do not offer MovieLens users as demo accounts\n"
     "  --secure-cookies  mark cookies Secure (when served behind TLS)\n"
@@ -124,6 +125,7 @@ int web_config_parse(web_config *c, int argc, char **argv) {
         else if (!strcmp(a, "--port")) rc = set_int(&c->port, v, 0, 65535, a);
         else if (!strcmp(a, "--threads")) rc = set_int(&c->threads, v, 0, 256, a);
         else if (!strcmp(a, "--epochs")) rc = set_int(&c->epochs, v, 1, 1000, a);
+        else if (!strcmp(a, "--implicit")) { c->implicit = true; continue; }
         else if (!strcmp(a, "--bind")) rc = set_str(c->bind, sizeof c->bind, v, a);
         else if (!strcmp(a, "--db")) rc = set_str(c->db, sizeof c->db, v, a);
         else if (!strcmp(a, "--data")) rc = set_str(c->data, sizeof c->data, v, a);

@@ -90,6 +90,7 @@ static int train_new(soma_rec_model **out, const web_config *cfg, const soma_rec
     rc.task = SOMA_REC_TOPN;
     rc.spare_users = 4096;   /* site users get their own id feature up to this many */
     rc.spare_movies = 1024;
+    if (cfg->implicit) rc.fields = SOMA_REC_FIELDS_ALL; /* + the users' rated sets */
     soma_error err;
     soma_rec_model *m = NULL;
     if (soma_rec_model_create(&m, &rc, d, &d->ratings, 1, &err)) {

@@ -137,6 +137,7 @@ typedef struct web_config {
     char access_log[512];     /* "-" stderr (default), "" none, or a file */
     int threads;              /* MHD thread pool size; 0: cores */
     int epochs;               /* training epochs at first start */
+    bool implicit;            /* first start: train with implicit feedback (the rated field) */
     int pwhash_fast;          /* 1: minimum Argon2id cost (tests only) */
     bool demo;                /* MovieLens users can be entered as demo accounts */
     bool quiet;               /* no info log lines */

@@ -49,6 +49,22 @@
  *                                                      later), 13 = before 1900
  *   GENRES         n_genres             1/|G|          the movie's genres G
  *
+ * and, when switched on (config.fields includes SOMA_REC_F_RATED; off by default), between
+ * FAV_GENRES and MOVIE:
+ *   RATED          n_movies + spare     |N|^−p         implicit feedback (SVD++ / libFM style):
+ *                                                      N = the movies the user rated in the
+ *                                                      training ratings given at creation (at
+ *                                                      most config.rated_cap, the latest kept),
+ *                                                      p = config.implicit_pow (½: 1/√|N|).
+ *                                                      The pair's own movie is left out of N
+ *                                                      (so a training row looks like an unrated
+ *                                                      candidate at test time); a positive's
+ *                                                      sampled negatives, and the candidates
+ *                                                      ranked with a held-out movie, get the
+ *                                                      same N \ {positive} (else the set's size
+ *                                                      would mark the positive). New users and
+ *                                                      users added later have N = ∅.
+ *
  * User fields come first, so the user's part of every product is a prefix that serving
  * computes once. A field can be switched off (config.fields). Unknown attributes (gender 0,
  * age 0, occupation −1, empty zip) contribute nothing. A new movie (year + genres, no slot) or
@@ -175,12 +191,18 @@ int soma_rec_split_kfold(const soma_rec_ratings *r, int folds, int k, uint64_t s
 typedef enum soma_rec_field {
     SOMA_REC_F_USER = 0, SOMA_REC_F_GENDER, SOMA_REC_F_AGE, SOMA_REC_F_OCCUPATION,
     SOMA_REC_F_REGION, SOMA_REC_F_FAV_GENRES, SOMA_REC_F_MOVIE, SOMA_REC_F_DECADE,
-    SOMA_REC_F_GENRES, SOMA_REC_FIELD_COUNT
+    SOMA_REC_F_GENRES,
+    SOMA_REC_F_RATED,   /* implicit feedback (a user field; numbered last so that masks saved
+                           before it existed keep their meaning, laid out after FAV_GENRES) */
+    SOMA_REC_FIELD_COUNT
 } soma_rec_field;
 #define SOMA_REC_FIELDS_ALL ((1u << SOMA_REC_FIELD_COUNT) - 1u)
 #define SOMA_REC_FIELDS_IDS ((1u << SOMA_REC_F_USER) | (1u << SOMA_REC_F_MOVIE))
-const char *soma_rec_field_name(soma_rec_field f); /* "user", "gender", ... */
-/* Parses "all", "ids" or a comma list of field names into a mask; -1 on an unknown name. */
+/* ids + side features: every field but RATED (the default) */
+#define SOMA_REC_FIELDS_SIDE (SOMA_REC_FIELDS_ALL & ~(1u << SOMA_REC_F_RATED))
+const char *soma_rec_field_name(soma_rec_field f); /* "user", "gender", ..., "rated" */
+/* Parses a comma list of field names and the groups "all", "side" and "ids" (e.g.
+ * "side,rated") into a mask; -1 on an unknown name. */
 int64_t soma_rec_fields_parse(const char *s);
 
 /* What the model needs to know about a user. A new user has slot −1. */
@@ -233,13 +255,17 @@ typedef struct soma_rec_config {
                                         readout with this probability (one mask per sample
                                         for all T steps, inverted scaling) */
     float init_std;                  /* std of W (per active feature) and readout init */
+    /* implicit feedback (the RATED field) */
+    float implicit_pow;              /* value of each of the user's rated movies: |N|^−pow */
+    int32_t rated_cap;               /* keep at most this many (the latest); 0 = all */
     /* FM */
     int fm_k;                        /* factors */
     /* serving */
     int32_t spare_users, spare_movies; /* id slots for users / movies added after training */
 } soma_rec_config;
 
-/* SNN, rating task, all fields, T = 8, width 32, depth 1, bilinear rank 1 (λ₀ = 1, V ~ N(0,
+/* SNN, rating task, fields SOMA_REC_FIELDS_SIDE (RATED off; implicit_pow ½, rated_cap 0 for
+ * when it is switched on), T = 8, width 32, depth 1, bilinear rank 1 (λ₀ = 1, V ~ N(0,
  * 0.02²)), W ~ N(0, 0.02²), LIF α = 0.5, θ = 1, hard reset, sigmoid surrogate, rate readout,
  * readout dropout 0.5, first-order term on; FM k = 8 (its V ~ N(0, init_std²)); 64 spare
  * users and movies. */
@@ -248,8 +274,9 @@ soma_rec_config soma_rec_default_config(void);
 typedef struct soma_rec_model soma_rec_model;
 
 /* Builds a model for the catalogue d: field sizes from d; user and movie attributes (and the
- * favourite genres, from `train` if not NULL) are copied into the model, so it needs neither d
- * nor train afterwards. POP counts `train`. Parameters are initialised from seed. */
+ * favourite genres and, with the RATED field, the users' rated sets, from `train` if not
+ * NULL: pass training ratings only) are copied into the model, so it needs neither d nor train
+ * afterwards. POP counts `train`. Parameters are initialised from seed. */
 int soma_rec_model_create(soma_rec_model **out, const soma_rec_config *cfg,
                           const soma_rec_data *d, const soma_rec_ratings *train, uint64_t seed,
                           soma_error *err);
@@ -293,6 +320,9 @@ int soma_rec_model_add_user(soma_rec_model *m, const soma_rec_user_desc *desc, i
 int soma_rec_encode(const soma_rec_model *m, const soma_rec_user_desc *u,
                     const soma_rec_movie_desc *mv, int32_t *ids, float *vals, int cap);
 int soma_rec_model_max_nnz(const soma_rec_model *m);
+/* The user's rated set N of the RATED field (movie slots, ascending): returns |N| and points
+ * *movies at them (valid until the model changes); 0 for an unknown slot or without RATED. */
+int32_t soma_rec_model_user_rated(const soma_rec_model *m, int32_t slot, const int32_t **movies);
 
 /* ---- training ----------------------------------------------------------------------------- */
 
@@ -407,11 +437,14 @@ int soma_rec_recommend(soma_rec_scorer *s, const soma_rec_user_desc *u, const in
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
-/* Saves config, feature layout, the user/movie catalogue (descriptions and ids), genre and
- * occupation names and the parameters in the soma checkpoint container (format key
- * "soma.format" = "soma-rec-1"). Atomic, like every checkpoint write. */
+/* Saves config, feature layout, the user/movie catalogue (descriptions and ids), the users'
+ * rated sets (RATED field), genre and occupation names and the parameters in the soma
+ * checkpoint container (format key "soma.format" = "soma-rec-2"). Atomic, like every
+ * checkpoint write. */
 int soma_rec_model_save(const soma_rec_model *m, const char *path, soma_error *err);
-/* Loads a model saved by soma_rec_model_save (validated: format, every size, every tensor). */
+/* Loads a model saved by soma_rec_model_save (validated: format, every size, every tensor).
+ * Reads "soma-rec-2" and the older "soma-rec-1" (no RATED field); other versions fail with
+ * SOMA_E_VERSION. */
 int soma_rec_model_load(soma_rec_model **out, const char *path, soma_error *err);
 
 #ifdef __cplusplus

@@ -112,7 +112,11 @@ int soma_rec_eval_topn(const soma_rec_model *m, const soma_rec_ratings *all,
             u[j] = m->users[r->user];
             mv[j] = m->movies[j == 0 ? r->movie : rec_sample_negative(&rt, r->user, &rng)];
         }
-        score_block(m, ws, &bt, u, mv, n, s);
+        /* every candidate with the user's rated set without the held-out movie (a test movie is
+         * never in it; a validation movie is, and must not mark the positive) */
+        for (int64_t j = 0; j < n; j++) rec_batch_set_skip(&bt, m, j, &u[j], &mv[j], r->movie);
+        bt.rows = n;
+        m->ops->forward(m, ws, &bt, s);
         int64_t gt = 0, eq = 0;
         for (int64_t j = 1; j < n; j++) gt += s[j] > s[0], eq += s[j] == s[0];
         const int64_t rank = gt + eq / 2;

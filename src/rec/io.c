@@ -1,7 +1,7 @@
 /*
  * rec/io.c — saving and loading recommenders as soma checkpoint containers (soma/checkpoint.h).
  *
- * Keys (text): "soma.format" = "soma-rec-1", every configuration field ("rec.T" = "8", ...),
+ * Keys (text): "soma.format" = "soma-rec-2", every configuration field ("rec.T" = "8", ...),
  * the feature layout ("rec.user_slots", "rec.movie_slots", "rec.n_genres", "rec.n_occ"), the
  * rating range, and the genre names, occupation names and users' zip codes, each list joined
  * by '\n'. Tensors (float32):
@@ -9,6 +9,10 @@
  *   "users"   (n_users, 7)     id_lo, id_hi, gender (0 none, 1 M, 2 F), age, occupation,
  *                              favourite genres lo 16 bits, hi 16 bits
  *   "movies"  (n_movies, 6)    id_lo, id_hi, year, genres lo 16, hi 16, training count
+ *   "rated_n" (n_users)        RATED field only ("rec.max_rated" > 0): each user's |N|
+ *   "rated"   (Σ |N|)          the users' rated sets, movie slots, user after user
+ * Version 1 ("soma-rec-1", before the RATED field) had no rec.implicit_pow, rec.rated_cap,
+ * rec.max_rated and no rated tensors; it loads with those at their defaults (RATED off).
  * Caller ids are split as id = id_hi·65536 + id_lo (both exact in float32 for |id| < 2^39).
  * Loading rebuilds the same model and checks every key, range and tensor size.
  */
@@ -22,7 +26,8 @@
 #include <string.h>
 
 #define FORMAT_KEY "soma.format"
-#define FORMAT_VAL "soma-rec-1"
+#define FORMAT_VAL "soma-rec-2"
+#define FORMAT_V1 "soma-rec-1" /* before the RATED field: read, never written */
 #define UCOLS 7
 #define MCOLS 6
 
@@ -66,8 +71,12 @@ static const field fields[] = {
     CF("rec.neuron.detach_reset", F_BOOL, neuron.detach_reset, 0),
     CF("rec.neuron.surrogate", F_ENUM, neuron.surrogate, SOMA_SURROGATE_COUNT),
     CF("rec.neuron.slope", F_FLOAT, neuron.slope, 0),
+    /* version 2 */
+    CF("rec.implicit_pow", F_FLOAT, implicit_pow, 0),
+    CF("rec.rated_cap", F_INT, rated_cap, 0),
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
+#define NFIELDS_V1 (NFIELDS - 2)
 
 static int setf(soma_ckpt *ck, const char *k, double v) {
     char b[64];
@@ -128,6 +137,7 @@ int soma_rec_model_save(const soma_rec_model *m, const char *path, soma_error *e
     rc = rc ? rc : setf(ck, "rec.rating_min", m->rmin);
     rc = rc ? rc : setf(ck, "rec.rating_max", m->rmax);
     rc = rc ? rc : setf(ck, "rec.seed", (double)m->seed);
+    rc = rc ? rc : setf(ck, "rec.max_rated", m->L.max_rated);
     rc = rc ? rc : soma_ckpt_set(ck, "rec.genres", g);
     rc = rc ? rc : soma_ckpt_set(ck, "rec.occupations", o);
     rc = rc ? rc : soma_ckpt_set(ck, "rec.zips", z);
@@ -152,6 +162,17 @@ int soma_rec_model_save(const soma_rec_model *m, const char *path, soma_error *e
         rc = soma_ckpt_add(ck, "params", m->params, 1, &dp);
         if (!rc && m->n_users > 0) rc = soma_ckpt_add(ck, "users", U, 2, du);
         if (!rc && m->n_movies > 0) rc = soma_ckpt_add(ck, "movies", M, 2, dm);
+        if (!rc && m->L.max_rated > 0 && m->n_users > 0) {
+            /* the rated sets: counts, then the slots (exact in float32 below 2^24) */
+            int64_t nr = m->rated_off[m->n_users], dn = m->n_users;
+            float *RN = soma_malloc((size_t)m->n_users * sizeof(float)), *RV = soma_malloc((size_t)(nr > 0 ? nr : 1) * sizeof(float));
+            if (!RN || !RV) rc = SOMA_E_NOMEM;
+            for (int32_t i = 0; !rc && i < m->n_users; i++) RN[i] = (float)(m->rated_off[i + 1] - m->rated_off[i]);
+            for (int64_t i = 0; !rc && i < nr; i++) RV[i] = (float)m->rated_mv[i];
+            rc = rc ? rc : soma_ckpt_add(ck, "rated_n", RN, 1, &dn);
+            if (!rc && nr > 0) rc = soma_ckpt_add(ck, "rated", RV, 1, &nr);
+            soma_free(RN), soma_free(RV);
+        }
     }
     soma_free(U), soma_free(M), soma_free(g), soma_free(o), soma_free(z);
     if (rc) {
@@ -204,16 +225,18 @@ int soma_rec_model_load(soma_rec_model **out, const char *path, soma_error *err)
     if (rc) return rc;
     soma_rec_model *m = NULL;
     const char *fmt = soma_ckpt_get(ck, FORMAT_KEY);
-    if (!fmt || strcmp(fmt, FORMAT_VAL) != 0) {
+    const bool v1 = fmt && strcmp(fmt, FORMAT_V1) == 0;
+    if (!fmt || (!v1 && strcmp(fmt, FORMAT_VAL) != 0)) {
         rc = fmt && strncmp(fmt, "soma-rec-", 9) == 0
-                 ? soma_fail(err, SOMA_E_VERSION, "%s: recommender format \"%s\" is not supported (this build reads \"%s\")", path, fmt, FORMAT_VAL)
+                 ? soma_fail(err, SOMA_E_VERSION, "%s: recommender format \"%s\" is not supported (this build reads \"%s\" and \"%s\")", path, fmt,
+                             FORMAT_VAL, FORMAT_V1)
                  : soma_fail(err, SOMA_E_FORMAT, "%s: not a Soma recommender checkpoint (\"%s\" is \"%s\", expected \"%s\")", path,
                              FORMAT_KEY, fmt ? fmt : "(missing)", FORMAT_VAL);
         goto done;
     }
     soma_rec_config cfg = soma_rec_default_config();
     char *c = (char *)&cfg;
-    for (size_t i = 0; i < NFIELDS; i++) {
+    for (size_t i = 0; i < (v1 ? NFIELDS_V1 : NFIELDS); i++) {
         const field *f = &fields[i];
         double v;
         if ((rc = get_num(ck, path, f->key, &v, err))) goto done;
@@ -235,7 +258,14 @@ int soma_rec_model_load(soma_rec_model **out, const char *path, soma_error *err)
         (rc = get_int(ck, path, "rec.n_users", 0, INT32_MAX / 2, &nu, err)) ||
         (rc = get_int(ck, path, "rec.n_movies", 0, INT32_MAX / 2, &nm, err)))
         goto done;
-    if ((rc = rec_model_alloc(&m, &cfg, (int32_t)(us - cfg.spare_users), (int32_t)(ms - cfg.spare_movies), (int)ng, (int)no, err))) {
+    int64_t mr = 0;
+    if (!v1 && (rc = get_int(ck, path, "rec.max_rated", 0, ms, &mr, err))) goto done;
+    if (v1 && (cfg.fields >> SOMA_REC_F_RATED & 1u)) {
+        rc = soma_fail(err, SOMA_E_FORMAT, "%s: a %s checkpoint cannot use the rated field", path, FORMAT_V1);
+        goto done;
+    }
+    if ((rc = rec_model_alloc(&m, &cfg, (int32_t)(us - cfg.spare_users), (int32_t)(ms - cfg.spare_movies), (int)ng, (int)no,
+                              (int32_t)mr, err))) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err ? err->msg : "");
         rc = soma_fail(err, SOMA_E_FORMAT, "%s: bad configuration: %s", path, why);
@@ -290,6 +320,32 @@ int soma_rec_model_load(soma_rec_model **out, const char *path, soma_error *err)
         soma_rec_movie_desc d = {0, (int32_t)r[2], (uint32_t)r[3] | (uint32_t)r[4] << 16};
         if ((rc = soma_rec_model_add_movie(m, &d, join_id(r), NULL, err))) goto done;
         m->pop[i] = r[5];
+    }
+    if (m->L.max_rated > 0 && nu > 0) {
+        /* the rated sets: counts ≤ max_rated summing to the slots' tensor, slots ascending */
+        int64_t nn = 0, nv = 0, tot = 0;
+        const float *RN = soma_ckpt_find(ck, "rated_n", &nn), *RV = soma_ckpt_find(ck, "rated", &nv);
+        bool ok = RN && nn == nu;
+        for (int64_t i = 0; ok && i < nu; i++) {
+            ok = RN[i] >= 0 && RN[i] <= (float)m->L.max_rated && RN[i] == floorf(RN[i]);
+            tot += ok ? (int64_t)RN[i] : 0;
+        }
+        ok = ok && (tot == 0 || (RV && nv == tot)) && (tot > 0 || !RV);
+        if (ok && !(m->rated_mv = soma_malloc((size_t)(tot > 0 ? tot : 1) * sizeof *m->rated_mv))) {
+            rc = soma_fail(err, SOMA_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int64_t i = 0, k = 0; ok && i < nu; i++) {
+            m->rated_off[i + 1] = m->rated_off[i] + (int64_t)RN[i];
+            for (; ok && k < m->rated_off[i + 1]; k++) {
+                ok = RV[k] >= 0 && RV[k] < (float)nm && RV[k] == floorf(RV[k]) && (k == m->rated_off[i] || RV[k] > RV[k - 1]);
+                if (ok) m->rated_mv[k] = (int32_t)RV[k];
+            }
+        }
+        if (!ok) {
+            rc = soma_fail(err, SOMA_E_FORMAT, "%s: the rated sets (\"rated_n\", \"rated\") do not match the catalogue", path);
+            goto done;
+        }
     }
     rec_model_prepare(m);
     *out = m;

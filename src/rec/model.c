@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -31,7 +32,6 @@ soma_rec_config soma_rec_default_config(void) {
     memset(&c, 0, sizeof c);
     c.kind = SOMA_REC_SNN;
     c.task = SOMA_REC_RATING;
-    c.fields = SOMA_REC_FIELDS_ALL;
     c.T = 8;
     c.width = 32;
     c.depth = 1;
@@ -47,6 +47,9 @@ soma_rec_config soma_rec_default_config(void) {
     c.first_order = true;
     c.dropout = 0.5f;
     c.init_std = 0.02f;
+    c.fields = SOMA_REC_FIELDS_SIDE;
+    c.implicit_pow = 0.5f;
+    c.rated_cap = 0;
     c.fm_k = 8;
     c.spare_users = 64;
     c.spare_movies = 64;
@@ -126,6 +129,8 @@ static int check_config(const soma_rec_config *c, soma_error *err) {
         if (!(c->dropout >= 0 && c->dropout < 1)) return soma_fail(err, SOMA_E_ARG, "dropout %g: expected [0, 1)", (double)c->dropout);
         if (!(c->init_std >= 0 && c->init_std < 100)) return soma_fail(err, SOMA_E_ARG, "init_std %g out of range", (double)c->init_std);
     }
+    if (!(c->implicit_pow >= 0 && c->implicit_pow <= 4)) return soma_fail(err, SOMA_E_ARG, "implicit_pow %g: expected 0..4", (double)c->implicit_pow);
+    if (c->rated_cap < 0) return soma_fail(err, SOMA_E_ARG, "rated_cap %d: expected >= 0 (0 = no cap)", (int)c->rated_cap);
     if (c->kind == SOMA_REC_FM && (c->fm_k < 0 || c->fm_k > 1024)) return soma_fail(err, SOMA_E_ARG, "fm_k %d: expected 0..1024", c->fm_k);
     if (c->spare_users < 0 || c->spare_users > 10000000 || c->spare_movies < 0 || c->spare_movies > 10000000)
         return soma_fail(err, SOMA_E_ARG, "spare slots out of range (0..10000000)");
@@ -133,11 +138,12 @@ static int check_config(const soma_rec_config *c, soma_error *err) {
 }
 
 int rec_model_alloc(soma_rec_model **out, const soma_rec_config *cfg, int32_t n_users,
-                    int32_t n_movies, int n_genres, int n_occ, soma_error *err) {
+                    int32_t n_movies, int n_genres, int n_occ, int32_t max_rated, soma_error *err) {
     *out = NULL;
     int rc = check_config(cfg, err);
     if (rc) return rc;
-    if (n_genres < 0 || n_genres > SOMA_REC_MAX_GENRES || n_occ < 0 || n_occ > 1000 || n_users < 0 || n_movies < 0)
+    if (n_genres < 0 || n_genres > SOMA_REC_MAX_GENRES || n_occ < 0 || n_occ > 1000 || n_users < 0 || n_movies < 0 ||
+        max_rated < 0 || max_rated > n_movies + cfg->spare_movies)
         return soma_fail(err, SOMA_E_ARG, "catalogue sizes out of range");
     soma_rec_model *m = soma_calloc(1, sizeof *m);
     if (!m) return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a recommender");
@@ -145,7 +151,7 @@ int rec_model_alloc(soma_rec_model **out, const soma_rec_config *cfg, int32_t n_
     if (cfg->kind == SOMA_REC_BIAS || cfg->kind == SOMA_REC_POP) m->cfg.fields = SOMA_REC_FIELDS_IDS;
     if (cfg->kind == SOMA_REC_BIAS) m->cfg.fm_k = 0;
     m->ops = ops_of(cfg->kind);
-    rec_layout_init(&m->L, m->cfg.fields, n_users + cfg->spare_users, n_movies + cfg->spare_movies, n_genres, n_occ);
+    rec_layout_init(&m->L, m->cfg.fields, n_users + cfg->spare_users, n_movies + cfg->spare_movies, n_genres, n_occ, max_rated);
     m->users_cap = n_users + cfg->spare_users + 16;
     m->movies_cap = n_movies + cfg->spare_movies + 16;
     const int mn = m->L.max_movie_nnz > 0 ? m->L.max_movie_nnz : 1;
@@ -159,8 +165,10 @@ int rec_model_alloc(soma_rec_model **out, const soma_rec_config *cfg, int32_t n_
     m->mv_n = soma_calloc((size_t)m->movies_cap, sizeof *m->mv_n);
     m->genres = soma_calloc((size_t)n_genres + 1, sizeof *m->genres);
     m->occ = soma_calloc((size_t)n_occ + 1, sizeof *m->occ);
+    const bool rated = m->L.size[SOMA_REC_F_RATED] > 0;
+    if (rated) m->rated_off = soma_calloc((size_t)m->users_cap + 1, sizeof *m->rated_off);
     if (!m->users || !m->user_ids || !m->movies || !m->movie_ids || !m->pop || !m->mv_id || !m->mv_x ||
-        !m->mv_n || !m->genres || !m->occ) {
+        !m->mv_n || !m->genres || !m->occ || (rated && !m->rated_off)) {
         soma_rec_model_free(m);
         return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a recommender");
     }
@@ -180,8 +188,8 @@ int rec_model_finish_layout(soma_rec_model *m, soma_error *err) {
     if (c->kind == SOMA_REC_SNN) {
         char extra[32] = "";
         if (c->integrate.mode == SOMA_INTEGRATE_BILINEAR) snprintf(extra, sizeof extra, "(R=%d)", c->integrate.rank);
-        snprintf(m->desc, sizeof m->desc, "snn: %lld features -> %d%s %s%s %s, T=%d, %s readout%s",
-                 (long long)m->L.K, c->width, c->depth > 1 ? "" : "", soma_integrate_mode_name(c->integrate.mode), extra,
+        snprintf(m->desc, sizeof m->desc, "snn: %lld features%s -> %d%s %s%s %s, T=%d, %s readout%s",
+                 (long long)m->L.K, m->L.size[SOMA_REC_F_RATED] ? " (incl. rated)" : "", c->width, c->depth > 1 ? "" : "", soma_integrate_mode_name(c->integrate.mode), extra,
                  soma_neuron_kind_name(c->neuron.kind), c->T, soma_readout_name(c->readout),
                  c->first_order ? ", first-order term" : "");
         if (c->depth > 1) {
@@ -189,7 +197,8 @@ int rec_model_finish_layout(soma_rec_model *m, soma_error *err) {
             snprintf(m->desc + l, sizeof m->desc - l, ", %d layers", c->depth);
         }
     } else if (c->kind == SOMA_REC_FM) {
-        snprintf(m->desc, sizeof m->desc, "fm: %lld features, k=%d", (long long)m->L.K, c->fm_k);
+        snprintf(m->desc, sizeof m->desc, "fm: %lld features%s, k=%d", (long long)m->L.K,
+                 m->L.size[SOMA_REC_F_RATED] ? " (incl. rated)" : "", c->fm_k);
     } else if (c->kind == SOMA_REC_BIAS) {
         snprintf(m->desc, sizeof m->desc, "bias: global + %d users + %d movies", m->L.user_slots, m->L.movie_slots);
     } else {
@@ -220,6 +229,61 @@ static uint32_t fav_genres(const int32_t *counts, int n_genres) {
     return mask;
 }
 
+typedef struct rated_item { int32_t user, movie; int64_t time; } rated_item;
+
+static int cmp_rated(const void *a, const void *b) {
+    const rated_item *x = a, *y = b;
+    if (x->user != y->user) return x->user < y->user ? -1 : 1;
+    if (x->time != y->time) return x->time > y->time ? -1 : 1; /* latest first */
+    return x->movie < y->movie ? -1 : x->movie > y->movie;
+}
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The RATED sets from the training ratings: per user the distinct movies rated (the latest
+ * `cap` if cap > 0), ascending; OUT CSR offsets (n_users + 1), slots, the longest set. */
+static int build_rated(const soma_rec_data *d, const soma_rec_ratings *tr, int32_t cap, int64_t **off_out,
+                       int32_t **mv_out, int32_t *max_out, soma_error *err) {
+    *off_out = NULL, *mv_out = NULL, *max_out = 0;
+    rated_item *it = soma_malloc((size_t)tr->n * sizeof *it);
+    int64_t *off = soma_calloc((size_t)d->n_users + 1, sizeof *off);
+    int32_t *mv = soma_malloc((size_t)tr->n * sizeof *mv);
+    if (!it || !off || !mv) {
+        soma_free(it), soma_free(off), soma_free(mv);
+        return soma_fail(err, SOMA_E_NOMEM, "out of memory for the rated sets");
+    }
+    for (int64_t i = 0; i < tr->n; i++) {
+        const soma_rec_rating *r = &tr->r[i];
+        if (r->user < 0 || r->user >= d->n_users || r->movie < 0 || r->movie >= d->n_movies) {
+            soma_free(it), soma_free(off), soma_free(mv);
+            return soma_fail(err, SOMA_E_ARG, "training rating %lld refers to user slot %d / movie slot %d outside the catalogue",
+                             (long long)i, r->user, r->movie);
+        }
+        it[i] = (rated_item){r->user, r->movie, r->time};
+    }
+    qsort(it, (size_t)tr->n, sizeof *it, cmp_rated);
+    int64_t n = 0;
+    int32_t longest = 0;
+    for (int64_t i = 0, j; i < tr->n; i = j) {
+        const int32_t u = it[i].user;
+        const int64_t first = n;
+        for (j = i; j < tr->n && it[j].user == u; j++) {
+            bool dup = false; /* a movie rated twice counts once (its latest rating) */
+            for (int64_t q = first; q < n && !dup; q++) dup = mv[q] == it[j].movie;
+            if (!dup && (cap <= 0 || n - first < cap)) mv[n++] = it[j].movie;
+        }
+        qsort(mv + first, (size_t)(n - first), sizeof *mv, cmp_i32);
+        off[u + 1] = n - first;
+        if (n - first > longest) longest = (int32_t)(n - first);
+    }
+    for (int32_t u = 0; u < d->n_users; u++) off[u + 1] += off[u];
+    soma_free(it);
+    *off_out = off, *mv_out = mv, *max_out = longest;
+    return SOMA_OK;
+}
+
 int soma_rec_model_create(soma_rec_model **out, const soma_rec_config *cfg,
                           const soma_rec_data *d, const soma_rec_ratings *train, uint64_t seed,
                           soma_error *err) {
@@ -227,8 +291,23 @@ int soma_rec_model_create(soma_rec_model **out, const soma_rec_config *cfg,
     *out = NULL;
     if (d->n_users <= 0 || d->n_movies <= 0) return soma_fail(err, SOMA_E_ARG, "the catalogue has no users or no movies");
     soma_rec_model *m;
-    int rc = rec_model_alloc(&m, cfg, d->n_users, d->n_movies, d->n_genres, d->n_occupations, err);
-    if (rc) return rc;
+    int64_t *roff = NULL;
+    int32_t *rmv = NULL, max_rated = 0;
+    const bool rated = (cfg->fields >> SOMA_REC_F_RATED & 1u) && cfg->kind != SOMA_REC_BIAS && cfg->kind != SOMA_REC_POP;
+    if (rated && train && train->n > 0) {
+        int rc0 = build_rated(d, train, cfg->rated_cap, &roff, &rmv, &max_rated, err);
+        if (rc0) return rc0;
+    }
+    int rc = rec_model_alloc(&m, cfg, d->n_users, d->n_movies, d->n_genres, d->n_occupations, max_rated, err);
+    if (rc) {
+        soma_free(roff), soma_free(rmv);
+        return rc;
+    }
+    if (m->rated_off) {
+        if (roff) memcpy(m->rated_off, roff, ((size_t)d->n_users + 1) * sizeof *roff);
+        m->rated_mv = rmv, rmv = NULL;
+    }
+    soma_free(roff), soma_free(rmv);
     m->seed = seed;
     int32_t *counts = NULL;
     for (int g = 0; g < d->n_genres && !rc; g++)
@@ -330,6 +409,8 @@ void soma_rec_model_free(soma_rec_model *m) {
     soma_free(m->mv_id);
     soma_free(m->mv_x);
     soma_free(m->mv_n);
+    soma_free(m->rated_off);
+    soma_free(m->rated_mv);
     idmap_free(&m->user_map);
     idmap_free(&m->movie_map);
     soma_free(m);
@@ -411,12 +492,14 @@ int soma_rec_model_add_user(soma_rec_model *m, const soma_rec_user_desc *desc, i
     if (idmap_get(&m->user_map, id) >= 0) return soma_fail(err, SOMA_E_ARG, "user id %lld is already known", (long long)id);
     if (m->n_users == m->users_cap) {
         size_t o = (size_t)m->users_cap, n = 2 * o;
-        if (grow((void **)&m->users, o, n, sizeof *m->users) || grow((void **)&m->user_ids, o, n, sizeof *m->user_ids))
+        if (grow((void **)&m->users, o, n, sizeof *m->users) || grow((void **)&m->user_ids, o, n, sizeof *m->user_ids) ||
+            (m->rated_off && grow((void **)&m->rated_off, o + 1, n + 1, sizeof *m->rated_off)))
             return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the user table");
         m->users_cap = (int32_t)n;
     }
     if (idmap_put(&m->user_map, m->n_users, id, m->n_users)) return soma_fail(err, SOMA_E_NOMEM, "out of memory growing the user table");
     int32_t s = m->n_users++;
+    if (m->rated_off) m->rated_off[s + 1] = m->rated_off[s]; /* no rated set yet */
     m->users[s] = *desc;
     m->users[s].slot = s;
     m->users[s].zip[sizeof desc->zip - 1] = '\0';

@@ -29,13 +29,16 @@ typedef struct rec_layout {
     int64_t K;                  /* features in all */
     int32_t user_slots, movie_slots; /* id features: users/movies known at creation + spares */
     int n_genres, n_occ;
+    int32_t max_rated;          /* RATED: the longest rated set (0: field off) */
     int max_user_nnz, max_movie_nnz, cap; /* cap = max_user_nnz + max_movie_nnz */
 } rec_layout;
 
 void rec_layout_init(rec_layout *L, uint32_t fields, int32_t user_slots, int32_t movie_slots,
-                     int n_genres, int n_occ);
-/* Appends the user's (movie's) active features to id/x; returns how many. */
-int rec_encode_user(const rec_layout *L, const soma_rec_user_desc *u, int32_t *id, float *x);
+                     int n_genres, int n_occ, int32_t max_rated);
+/* Writes the user's (movie's) active features to id/x (room for L->max_user_nnz /
+ * max_movie_nnz); returns how many. The user's rated set leaves out movie slot `skip` (the
+ * pair's movie; -1: nothing). */
+int rec_encode_user(const soma_rec_model *m, const soma_rec_user_desc *u, int32_t skip, int32_t *id, float *x);
 int rec_encode_movie(const rec_layout *L, const soma_rec_movie_desc *m, int32_t *id, float *x);
 int rec_age_group(int32_t age);      /* -1 unknown */
 int rec_region(const char *zip);     /* -1 unknown */
@@ -52,9 +55,14 @@ typedef struct rec_batch {
 
 int rec_batch_init(rec_batch *b, int64_t max_rows, int cap);
 void rec_batch_free(rec_batch *b);
-/* Encodes (u, mv) into row r (r < max_rows). */
+/* Encodes (u, mv) into row r (r < max_rows); the user's rated set leaves out mv. */
 void rec_batch_set(rec_batch *b, const soma_rec_model *m, int64_t r, const soma_rec_user_desc *u,
                    const soma_rec_movie_desc *mv);
+/* The same with the rated set leaving out movie slot `skip` instead: a positive's sampled
+ * negatives (and a held-out movie's ranked candidates) get the positive's set, so that the
+ * user part of every row of one ranking is the same and the set cannot tell them apart. */
+void rec_batch_set_skip(rec_batch *b, const soma_rec_model *m, int64_t r, const soma_rec_user_desc *u,
+                        const soma_rec_movie_desc *mv, int32_t skip);
 
 /* ---- the model ------------------------------------------------------------------------ */
 
@@ -120,6 +128,8 @@ struct soma_rec_model {
     int64_t *user_ids, *movie_ids;
     rec_idmap user_map, movie_map;
     float *pop;            /* (movies_cap) training ratings per movie */
+    int64_t *rated_off;    /* RATED: (users_cap + 1) offsets into rated_mv; NULL when off */
+    int32_t *rated_mv;     /* the users' rated sets (movie slots, ascending per user) */
     int32_t *mv_id;        /* (movies_cap, max_movie_nnz) each movie's encoded features */
     float *mv_x;
     int32_t *mv_n;
@@ -134,7 +144,7 @@ struct soma_rec_model {
 void rec_model_encode_movie(soma_rec_model *m, int32_t s);
 /* Allocates an empty model shell with catalogue capacity (used by create and load). */
 int rec_model_alloc(soma_rec_model **out, const soma_rec_config *cfg, int32_t n_users,
-                    int32_t n_movies, int n_genres, int n_occ, soma_error *err);
+                    int32_t n_movies, int n_genres, int n_occ, int32_t max_rated, soma_error *err);
 /* Sets the kind's layout, allocates params/E and builds the description. */
 int rec_model_finish_layout(soma_rec_model *m, soma_error *err);
 void rec_model_prepare(soma_rec_model *m);

@@ -9,6 +9,11 @@
  * neuron dynamics and the readout exactly as in training (rec_snn_from_current). The FM does
  * the same with its factor sums p, q. A min-heap keeps the best k; excluded movies are skipped
  * through a bit set. Nothing is allocated per call unless the catalogue has grown.
+ *
+ * With the RATED field the user's prefix holds the whole rated set N; a movie of N is encoded
+ * with N \ {movie} (so the pair looks like an unrated candidate), so its row is computed from
+ * scratch instead; soma_rec_recommend skips those it excludes (the usual case: the user's own
+ * ratings), so top-k costs the same as without the field plus the user's prefix once.
  */
 #include "rec/rec_internal.h"
 
@@ -22,6 +27,8 @@ struct soma_rec_scorer {
     float *Yu, *Y;            /* (S) user part; (BLOCK, S) movie rows */
     float *fo;                /* (BLOCK) first-order sums */
     float *pu, *qu;           /* FM: (k) user part */
+    int32_t *uid, *rid;       /* (max_user_nnz) the user's slots; (cap) one full row */
+    float *ux, *rx;
     float *scores;            /* (cap) */
     uint64_t *excl;           /* (cap/64) */
     int32_t cap;
@@ -37,6 +44,7 @@ void soma_rec_scorer_free(soma_rec_scorer *s) {
     soma_free(s->qu);
     soma_free(s->scores);
     soma_free(s->excl);
+    soma_free(s->uid), soma_free(s->ux), soma_free(s->rid), soma_free(s->rx);
     soma_free(s);
 }
 
@@ -55,7 +63,10 @@ int soma_rec_scorer_create(soma_rec_scorer **out, const soma_rec_model *m, soma_
     s->fo = soma_malloc(BLOCK * sizeof(float));
     s->pu = soma_malloc((size_t)k * sizeof(float));
     s->qu = soma_malloc((size_t)k * sizeof(float));
-    if (!ok || !s->Yu || !s->Y || !s->fo || !s->pu || !s->qu) {
+    const size_t nu = (size_t)(m->L.max_user_nnz > 0 ? m->L.max_user_nnz : 1), nr = (size_t)m->L.cap;
+    s->uid = soma_malloc(nu * sizeof *s->uid), s->ux = soma_malloc(nu * sizeof *s->ux);
+    s->rid = soma_malloc(nr * sizeof *s->rid), s->rx = soma_malloc(nr * sizeof *s->rx);
+    if (!ok || !s->Yu || !s->Y || !s->fo || !s->pu || !s->qu || !s->uid || !s->ux || !s->rid || !s->rx) {
         soma_rec_scorer_free(s);
         return soma_fail(err, SOMA_E_NOMEM, "out of memory creating a scorer");
     }
@@ -79,7 +90,28 @@ static int fit(soma_rec_scorer *s, soma_error *err) {
     return SOMA_OK;
 }
 
-static void score_snn(soma_rec_scorer *s, const int32_t *uid, const float *ux, int nu, float *scores) {
+/* The full row of (u, movie slot mv) into s->rid/rx, as the batch encodes it: the user's rated
+ * set without mv. Used for the movies of the user's rated set, whose rows are not the shared
+ * user prefix + their own features. */
+static int full_row(soma_rec_scorer *s, const soma_rec_user_desc *u, int32_t mv) {
+    const soma_rec_model *m = s->m;
+    const int mn = m->L.max_movie_nnz > 0 ? m->L.max_movie_nnz : 1;
+    int n = rec_encode_user(m, u, mv, s->rid, s->rx);
+    for (int j = 0; j < m->mv_n[mv]; j++) s->rid[n + j] = m->mv_id[(int64_t)mv * mn + j], s->rx[n + j] = m->mv_x[(int64_t)mv * mn + j];
+    return n + m->mv_n[mv];
+}
+
+/* Whether movie mv is in the (ascending) rated set, advancing the cursor *ri; a rated movie
+ * that is also excluded (bit set in skip) gets no score at all (soma_rec_recommend never
+ * returns it), so a heavy rater does not pay a full row per rated movie. */
+static inline int rated_state(const int32_t *rated, int32_t n_rated, int32_t *ri, int32_t mv, const uint64_t *skip) {
+    while (*ri < n_rated && rated[*ri] < mv) (*ri)++;
+    if (*ri >= n_rated || rated[*ri] != mv) return 0;
+    return skip && (skip[mv >> 6] >> (mv & 63) & 1u) ? 2 : 1;
+}
+
+static void score_snn(soma_rec_scorer *s, const soma_rec_user_desc *u, const int32_t *uid, const float *ux, int nu,
+                      const int32_t *rated, int32_t n_rated, const uint64_t *skip, float *scores) {
     const soma_rec_model *m = s->m;
     const soma_integrator *it = &m->layer[0].it;
     const int64_t S = S0(m), nx = (int64_t)it->nblk_x * it->N;
@@ -92,14 +124,29 @@ static void score_snn(soma_rec_scorer *s, const int32_t *uid, const float *ux, i
     soma_sparse_gather_add(s->Yu, E, S, uid, ux, nu, nx, false);
     if (nx < S) soma_sparse_gather_add(s->Yu + nx, E + nx, S, uid, ux, nu, S - nx, true);
     const float fo_u = fo_on ? rec_first_order(w, uid, ux, nu, 0.0f) : 0.0f;
+    int32_t ri = 0; /* next entry of the (ascending) rated set */
     for (int32_t first = 0; first < m->n_movies; first += BLOCK) {
         const int32_t rows = first + BLOCK <= m->n_movies ? BLOCK : m->n_movies - first;
         for (int32_t i = 0; i < rows; i++) {
             const int32_t mv = first + i;
+            float *y = s->Y + (int64_t)i * S;
+            const int st = rated_state(rated, n_rated, &ri, mv, skip);
+            if (st == 2) { /* excluded: any row will do, its score is never used */
+                memcpy(y, s->Yu, (size_t)S * sizeof(float));
+                if (fo_on) s->fo[i] = fo_u;
+                continue;
+            }
+            if (st == 1) { /* a rated movie: its own row from scratch */
+                const int n = full_row(s, u, mv);
+                memset(y, 0, (size_t)S * sizeof(float));
+                soma_sparse_gather_add(y, E, S, s->rid, s->rx, n, nx, false);
+                if (nx < S) soma_sparse_gather_add(y + nx, E + nx, S, s->rid, s->rx, n, S - nx, true);
+                if (fo_on) s->fo[i] = rec_first_order(w, s->rid, s->rx, n, 0.0f);
+                continue;
+            }
             const int32_t *id = m->mv_id + (int64_t)mv * mn;
             const float *x = m->mv_x + (int64_t)mv * mn;
             const int n = m->mv_n[mv];
-            float *y = s->Y + (int64_t)i * S;
             memcpy(y, s->Yu, (size_t)S * sizeof(float));
             soma_sparse_gather_add(y, E, S, id, x, n, nx, false);
             if (nx < S) soma_sparse_gather_add(y + nx, E + nx, S, id, x, n, S - nx, true);
@@ -110,7 +157,8 @@ static void score_snn(soma_rec_scorer *s, const int32_t *uid, const float *ux, i
     }
 }
 
-static void score_fm(soma_rec_scorer *s, const int32_t *uid, const float *ux, int nu, float *scores) {
+static void score_fm(soma_rec_scorer *s, const soma_rec_user_desc *u, const int32_t *uid, const float *ux, int nu,
+                     const int32_t *rated, int32_t n_rated, const uint64_t *skip, float *scores) {
     const soma_rec_model *m = s->m;
     const int k = m->cfg.fm_k, mn = m->L.max_movie_nnz > 0 ? m->L.max_movie_nnz : 1;
     const float *v = m->params + m->o_v, *w = m->params + m->o_w;
@@ -122,35 +170,51 @@ static void score_fm(soma_rec_scorer *s, const int32_t *uid, const float *ux, in
         for (int f = 0; f < k; f++) s->pu[f] += vr[f] * xj, s->qu[f] += vr[f] * vr[f] * x2;
     }
     const float fo_u = rec_first_order(w, uid, ux, nu, 0.0f);
+    int32_t ri = 0;
     for (int32_t mv = 0; mv < m->n_movies; mv++) {
         const int32_t *id = m->mv_id + (int64_t)mv * mn;
         const float *x = m->mv_x + (int64_t)mv * mn;
-        const int n = m->mv_n[mv];
-        memcpy(p, s->pu, (size_t)k * sizeof(float));
-        memcpy(q, s->qu, (size_t)k * sizeof(float));
+        int n = m->mv_n[mv];
+        float fo0 = fo_u;
+        const int st = rated_state(rated, n_rated, &ri, mv, skip);
+        if (st == 2) { /* excluded: never returned */
+            scores[mv] = 0.0f;
+            continue;
+        }
+        if (st == 1) { /* a rated movie: its own row from scratch */
+            n = full_row(s, u, mv), id = s->rid, x = s->rx, fo0 = 0.0f;
+            for (int f = 0; f < k; f++) p[f] = q[f] = 0.0f;
+        } else {
+            memcpy(p, s->pu, (size_t)k * sizeof(float));
+            memcpy(q, s->qu, (size_t)k * sizeof(float));
+        }
         for (int j = 0; j < n; j++) {
             const float *vr = v + (int64_t)id[j] * k;
             const float xj = x[j], x2 = x[j] * x[j];
             for (int f = 0; f < k; f++) p[f] += vr[f] * xj, q[f] += vr[f] * vr[f] * x2;
         }
-        scores[mv] = rec_fm_finish(m, rec_first_order(w, id, x, n, fo_u), p, q);
+        scores[mv] = rec_fm_finish(m, rec_first_order(w, id, x, n, fo0), p, q);
+    }
+}
+
+static void score_all(soma_rec_scorer *s, const soma_rec_user_desc *u, const uint64_t *skip, float *scores) {
+    const soma_rec_model *m = s->m;
+    const int nu = rec_encode_user(m, u, -1, s->uid, s->ux);
+    const int32_t *rated;
+    const int32_t n_rated = soma_rec_model_user_rated(m, u->slot, &rated);
+    switch (m->cfg.kind) {
+    case SOMA_REC_SNN: score_snn(s, u, s->uid, s->ux, nu, rated, n_rated, skip, scores); break;
+    case SOMA_REC_FM:
+    case SOMA_REC_BIAS: score_fm(s, u, s->uid, s->ux, nu, rated, n_rated, skip, scores); break;
+    default:
+        for (int32_t mv = 0; mv < m->n_movies; mv++) scores[mv] = mv < m->L.movie_slots ? m->params[mv] : 0.0f;
     }
 }
 
 int soma_rec_score_all(soma_rec_scorer *s, const soma_rec_user_desc *u, float *scores,
                        soma_error *err) {
     if (!s || !u || !scores) return soma_fail(err, SOMA_E_ARG, "soma_rec_score_all: NULL argument");
-    const soma_rec_model *m = s->m;
-    int32_t uid[SOMA_REC_MAX_GENRES + 8];
-    float ux[SOMA_REC_MAX_GENRES + 8];
-    const int nu = rec_encode_user(&m->L, u, uid, ux);
-    switch (m->cfg.kind) {
-    case SOMA_REC_SNN: score_snn(s, uid, ux, nu, scores); break;
-    case SOMA_REC_FM:
-    case SOMA_REC_BIAS: score_fm(s, uid, ux, nu, scores); break;
-    default:
-        for (int32_t mv = 0; mv < m->n_movies; mv++) scores[mv] = mv < m->L.movie_slots ? m->params[mv] : 0.0f;
-    }
+    score_all(s, u, NULL, scores);
     return SOMA_OK;
 }
 
@@ -189,9 +253,9 @@ int soma_rec_recommend(soma_rec_scorer *s, const soma_rec_user_desc *u, const in
     int rc = fit(s, err);
     if (rc) return rc;
     const int32_t n = s->m->n_movies;
-    if ((rc = soma_rec_score_all(s, u, s->scores, err))) return rc;
     for (int64_t i = 0; i < n_exclude; i++)
         if (exclude[i] >= 0 && exclude[i] < n) s->excl[exclude[i] >> 6] |= 1ull << (exclude[i] & 63);
+    score_all(s, u, s->excl, s->scores);
     int h = 0;
     for (int32_t mv = 0; mv < n; mv++) {
         if (s->excl[mv >> 6] >> (mv & 63) & 1u) continue;

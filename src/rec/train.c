@@ -98,21 +98,41 @@ int rec_check_ratings(const soma_rec_model *m, const soma_rec_ratings *r, const 
 static inline float softplus(float x) { return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
 static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* grads += (reg/B)·θ on every parameter row of every active feature of the batch (the
- * first-order weight w_k with reg_linear instead). */
-static void add_row_l2(const soma_rec_model *m, const rec_batch *b, float *grads, float scale, float scale_w) {
+static void add_rows(const soma_rec_model *m, int32_t k, float *grads, float scale, float scale_w) {
     int64_t off[8], len[8];
+    int n = m->ops->feature_rows(m, k, off, len);
+    for (int i = 0; i < n; i++) {
+        float *restrict g = grads + off[i];
+        const float *restrict p = m->params + off[i];
+        const float s = off[i] == m->o_w + k ? scale_w : scale;
+        for (int64_t c = 0; c < len[i]; c++) g[c] += s * p[c];
+    }
+}
+
+/* grads += (reg/B)·θ on every parameter row of every active feature of the batch, per use
+ * (the first-order weight w_k with reg_linear instead). The rated field's features recur in
+ * many rows of a batch (every row of a user carries the user's whole set), so their uses are
+ * counted first (in uses, K zeros on entry and on return) and each row is visited once with
+ * the count; the other fields, a few per row, are added use by use. */
+static void add_row_l2(const soma_rec_model *m, const rec_batch *b, float *grads, float scale, float scale_w,
+                       int32_t *uses, int32_t *touched) {
+    const int64_t r0 = m->L.off[SOMA_REC_F_RATED], r1 = r0 + m->L.size[SOMA_REC_F_RATED];
+    int64_t nt = 0;
     for (int64_t r = 0; r < b->rows; r++)
         for (int j = 0; j < b->nnz[r]; j++) {
             const int32_t k = b->id[r * b->cap + j];
-            int n = m->ops->feature_rows(m, k, off, len);
-            for (int i = 0; i < n; i++) {
-                float *restrict g = grads + off[i];
-                const float *restrict p = m->params + off[i];
-                const float s = off[i] == m->o_w + k ? scale_w : scale;
-                for (int64_t c = 0; c < len[i]; c++) g[c] += s * p[c];
+            if (k >= r0 && k < r1) {
+                if (!uses[k - r0]++) touched[nt++] = k;
+            } else {
+                add_rows(m, k, grads, scale, scale_w);
             }
         }
+    for (int64_t t = 0; t < nt; t++) {
+        const int32_t k = touched[t];
+        const float c = (float)uses[k - r0];
+        uses[k - r0] = 0;
+        add_rows(m, k, grads, c * scale, c * scale_w);
+    }
 }
 
 typedef struct trainer {
@@ -121,7 +141,7 @@ typedef struct trainer {
     rec_ws *ws;
     rec_batch bt;
     float *scores, *ds, *target, *grads, *best, *avg;
-    int32_t *order;
+    int32_t *order, *uses, *touched;
     soma_optim *opt;
     rec_rated rated;
 } trainer;
@@ -136,6 +156,8 @@ static void trainer_free(trainer *t) {
     soma_free(t->best);
     soma_free(t->avg);
     soma_free(t->order);
+    soma_free(t->uses);
+    soma_free(t->touched);
     soma_optim_free(t->opt);
     rec_rated_free(&t->rated);
 }
@@ -152,7 +174,8 @@ static int64_t fill_batch(trainer *t, const soma_rec_ratings *tr, int64_t first,
         for (int k = 0; k < negs; k++) {
             const int64_t row = B + i * negs + k;
             int32_t mv = rec_sample_negative(&t->rated, r->user, rng);
-            rec_batch_set(&t->bt, m, row, &m->users[r->user], &m->movies[mv]);
+            /* the positive's rated set (without its movie), or the set would tell them apart */
+            rec_batch_set_skip(&t->bt, m, row, &m->users[r->user], &m->movies[mv], r->movie);
             t->target[row] = 0.0f;
         }
     }
@@ -256,8 +279,11 @@ int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_
     t.grads = soma_malloc((size_t)m->n_params * sizeof(float));
     t.best = soma_malloc((size_t)m->n_params * sizeof(float));
     t.order = soma_malloc((size_t)tr->n * sizeof(int32_t));
+    const int64_t nrated = m->L.size[SOMA_REC_F_RATED] > 0 ? m->L.size[SOMA_REC_F_RATED] : 1;
+    t.uses = soma_calloc((size_t)nrated, sizeof(int32_t));
+    t.touched = soma_malloc((size_t)nrated * sizeof(int32_t));
     t.opt = soma_optim_create(&o->optim, m->n_params);
-    if (!t.scores || !t.ds || !t.target || !t.grads || !t.best || !t.order || !t.opt || tr->n > INT32_MAX) {
+    if (!t.scores || !t.ds || !t.target || !t.grads || !t.best || !t.order || !t.uses || !t.touched || !t.opt || tr->n > INT32_MAX) {
         rc = soma_fail(err, SOMA_E_NOMEM, "out of memory for training");
         goto done;
     }
@@ -298,7 +324,7 @@ int soma_rec_train(soma_rec_model *m, const soma_rec_ratings *train, const soma_
             }
             loss_sum += L;
             m->ops->backward(m, t.ws, &t.bt, t.ds, t.grads);
-            if (o->reg > 0 || o->reg_linear > 0) add_row_l2(m, &t.bt, t.grads, o->reg / (float)Bn, o->reg_linear / (float)Bn);
+            if (o->reg > 0 || o->reg_linear > 0) add_row_l2(m, &t.bt, t.grads, o->reg / (float)Bn, o->reg_linear / (float)Bn, t.uses, t.touched);
             const int64_t step = (int64_t)e * nb + bi;
             soma_schedule sc = o->schedule;
             sc.lr = o->optim.lr;

@@ -681,6 +681,23 @@ int main(void) {
     CHECK(web_db_count(web_db_thread(), "movies") == TW_MOVIES + 2);
     web_app_shutdown(&again);
     tw_rm_rf(tw_dir);
+    /* a model with implicit feedback (--implicit): recommendations and online updates work,
+     * and its checkpoint (with the users' rated sets) is reloaded on restart */
+    tw_implicit = true;
+    CHECK(tw_app_start(&app) == 0);
+    CHECK(strstr(app.cfg.model, tw_dir) != NULL && app.cfg.implicit);
+    RUN(test_demo_accounts);
+    RUN(test_rating);
+    {
+        tw_result r;
+        CHECK(get(NULL, "/healthz", &r) == 200 && r.body && strstr(r.body, "rated"));
+        tw_result_free(&r);
+    }
+    web_app_shutdown(&app);
+    cfg = app.cfg;
+    CHECK(web_app_init(&again, &cfg) == 0);
+    web_app_shutdown(&again);
+    tw_rm_rf(tw_dir);
     /* the MovieLens-1M format ("::"-separated users.dat, movies.dat, ratings.dat) */
     char dir1m[300];
     snprintf(dir1m, sizeof dir1m, "/tmp/soma-web-test-1m-XXXXXX");

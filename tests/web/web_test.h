@@ -78,8 +78,10 @@ static inline void tw_make_ml100k(const char *dir) {
     tw_write(dir, "u.data", buf);
 }
 
-/* A fresh temp dir with data; app started on it (training 1 epoch). */
+/* A fresh temp dir with data; app started on it (training 1 epoch; with implicit feedback
+ * when tw_implicit is set). */
 static char tw_dir[256];
+static bool tw_implicit;
 
 static inline int tw_app_start(web_app *app) {
     snprintf(tw_dir, sizeof tw_dir, "/tmp/soma-web-test-XXXXXX");
@@ -94,6 +96,7 @@ static inline int tw_app_start(web_app *app) {
     snprintf(cfg.media_dir, sizeof cfg.media_dir, "%s/media", tw_dir);
     cfg.access_log[0] = 0;
     cfg.epochs = 1;
+    cfg.implicit = tw_implicit;
     cfg.pwhash_fast = 1;
     cfg.quiet = getenv("SOMA_WEB_TEST_VERBOSE") == NULL;
     return web_app_init(app, &cfg);
