@@ -280,7 +280,7 @@ static int reserve_work(soma_net *net, int n, soma_error *err) {
     return SOMA_OK;
 }
 
-static int work_wanted(const soma_net *net, int nch) {
+static int work_wanted(int nch) {
     const int t = soma_threads();
     return nch < t ? nch : t < 1 ? 1 : t;
 }
@@ -300,7 +300,7 @@ int soma_net_reserve(soma_net *net, int max_batch, soma_error *err) {
             return soma_fail(err, SOMA_E_NOMEM, "out of memory: %d gradient workspaces of %.1f MB", nch,
                              (double)net->n_gws * 4 / 1e6);
         }
-    int rc = reserve_work(net, work_wanted(net, nch), err);
+    int rc = reserve_work(net, work_wanted(nch), err);
     if (rc != SOMA_OK) {
         free_buffers(net);
         return rc;
@@ -459,9 +459,9 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
     const int Bc = net->cfg.chunk, nch = (B + Bc - 1) / Bc;
     const int64_t M = soma_net_sample_dim(net), C = net->out_dim;
     const float gs = 1.0f / (float)B;
-    if (work_wanted(net, nch) > net->n_work) { /* more threads than when reserved */
+    if (work_wanted(nch) > net->n_work) { /* more threads than when reserved */
         soma_error e;
-        int rc = reserve_work(net, work_wanted(net, nch), &e);
+        int rc = reserve_work(net, work_wanted(nch), &e);
         if (rc != SOMA_OK) return set_err(net, rc, e.msg);
     }
     const int nw = nch < net->n_work ? nch : net->n_work;
