@@ -318,13 +318,25 @@ static int load_names(char ***out, int32_t *n_out, const char *text, size_t len,
     return SOMA_OK;
 }
 
-static int parse_users_100k(soma_rec_data *d, const char *text, size_t len, const char *name,
-                            soma_error *err) {
-    int cap = count_lines(text, len);
-    d->users = soma_calloc((size_t)cap, sizeof *d->users);
+/* ---- the user and movie tables ------------------------------------------------------------- */
+
+/* Parses one line of a user or movie file into slot n and returns the line's id. A movie row
+ * copies its title last, so a failing row never leaves anything to free. */
+typedef int (*row_fn)(soma_rec_data *d, int32_t n, view line, const char *name, long lno,
+                      bool latin1, long *id, soma_error *err);
+
+/* The loop every user and movie file shares: one record per non-blank line, file ids mapped to
+ * slots, an empty file or a repeated id rejected. Titles are Latin-1 unless the whole file is
+ * valid UTF-8. */
+static int parse_table(soma_rec_data *d, bool movies, row_fn row, const char *text, size_t len,
+                       const char *name, soma_error *err) {
+    const int cap = count_lines(text, len);
+    const bool latin1 = movies && !valid_utf8((const uint8_t *)text, len);
+    const char *what = movies ? "movie" : "user";
     int32_t *ids = soma_malloc((size_t)cap * sizeof *ids);
-    int rc = SOMA_OK;
-    if (!d->users || !ids) rc = soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
+    void *rows = movies ? (void *)(d->movies = soma_calloc((size_t)cap, sizeof *d->movies))
+                        : (void *)(d->users = soma_calloc((size_t)cap, sizeof *d->users));
+    int rc = ids && rows ? SOMA_OK : soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
     soma_text_cursor c;
     soma_text_begin(&c, text, len);
     const char *s;
@@ -332,116 +344,106 @@ static int parse_users_100k(soma_rec_data *d, const char *text, size_t len, cons
     int32_t n = 0;
     while (!rc && soma_text_next(&c, &s, &l)) {
         if (is_blank(s, l)) continue;
-        view f[6];
-        int nf = split(s, l, "|", f, 5);
-        if (nf != 5) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected 5 fields (id|age|gender|occupation|zip), found %s%d",
-                           name, c.line, nf > 5 ? "more than " : "", nf > 5 ? 5 : nf);
-            break;
-        }
-        long id, age;
-        if ((rc = get_id(&id, f[0], name, c.line, "user id", err))) break;
-        if ((rc = soma_text_long(&age, f[1].s, f[1].n, name, c.line, "age", err))) break;
-        if (age < 0 || age > 150) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: age %ld is out of range (0..150)", name, c.line, age);
-            break;
-        }
-        view g = f[2];
-        soma_text_trim(&g.s, &g.n);
-        if (g.n != 1 || (g.s[0] != 'M' && g.s[0] != 'F')) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: gender must be M or F", name, c.line);
-            break;
-        }
-        view o = f[3];
-        soma_text_trim(&o.s, &o.n);
-        int32_t occ = -1;
-        for (int32_t j = 0; j < d->n_occupations; j++)
-            if (strlen(d->occupations[j]) == o.n && memcmp(d->occupations[j], o.s, o.n) == 0) occ = j;
-        if (occ < 0) {
-            char q[64];
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: occupation %s is not in u.occupation", name, c.line, soma_text_quote(q, o.s, o.n));
-            break;
-        }
-        if ((rc = check_zip(f[4], name, c.line, err))) break;
-        soma_rec_user *u = &d->users[n];
-        u->id = (int32_t)id, u->age = (int32_t)age, u->gender = g.s[0], u->occupation = occ;
-        view z = f[4];
-        soma_text_trim(&z.s, &z.n);
-        memcpy(u->zip, z.s, z.n);
+        long id;
+        if ((rc = row(d, n, (view){s, l}, name, c.line, latin1, &id, err))) break;
         ids[n++] = (int32_t)id;
     }
-    if (!rc && n == 0) rc = soma_fail(err, SOMA_E_FORMAT, "%s: no users", name);
-    d->n_users = n;
-    if (!rc) rc = build_index(&d->user_index, &d->max_user_id, ids, n, name, "user", err);
+    *(movies ? &d->n_movies : &d->n_users) = n;
+    if (!rc && n == 0) rc = soma_fail(err, SOMA_E_FORMAT, "%s: no %ss", name, what);
+    if (!rc)
+        rc = movies ? build_index(&d->movie_index, &d->max_movie_id, ids, n, name, what, err)
+                    : build_index(&d->user_index, &d->max_user_id, ids, n, name, what, err);
     soma_free(ids);
     return rc;
 }
 
-static int parse_items_100k(soma_rec_data *d, const char *text, size_t len, const char *name,
-                            soma_error *err) {
-    int cap = count_lines(text, len);
-    bool latin1 = !valid_utf8((const uint8_t *)text, len);
-    d->movies = soma_calloc((size_t)cap, sizeof *d->movies);
-    int32_t *ids = soma_malloc((size_t)cap * sizeof *ids);
-    int rc = SOMA_OK;
-    if (!d->movies || !ids) rc = soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
-    const int want = 5 + d->n_genres;
-    soma_text_cursor c;
-    soma_text_begin(&c, text, len);
-    const char *s;
-    size_t l;
-    int32_t n = 0;
-    while (!rc && soma_text_next(&c, &s, &l)) {
-        if (is_blank(s, l)) continue;
-        view f[MAX_FIELDS + 1];
-        int nf = split(s, l, "|", f, MAX_FIELDS);
-        if (nf != want) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected %d fields (id|title|release date|video date|url|%d genre flags), found %s%d",
-                           name, c.line, want, d->n_genres, nf > MAX_FIELDS ? "more than " : "", nf > MAX_FIELDS ? MAX_FIELDS : nf);
-            break;
-        }
-        long id;
-        if ((rc = get_id(&id, f[0], name, c.line, "movie id", err))) break;
-        uint32_t genres = 0;
-        for (int g = 0; g < d->n_genres; g++) {
-            long flag;
-            if ((rc = soma_text_long(&flag, f[5 + g].s, f[5 + g].n, name, c.line, "genre flag", err))) break;
-            if (flag != 0 && flag != 1) {
-                rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: genre flag %d is %ld (expected 0 or 1)", name, c.line, g, flag);
-                break;
-            }
-            genres |= (uint32_t)flag << g;
-        }
-        if (rc) break;
-        /* release date "01-Jan-1995": the year is its last 4 characters; else "(1995)" */
-        view date = f[2];
-        soma_text_trim(&date.s, &date.n);
-        int32_t year = 0;
-        if (date.n > 0) {
-            long y;
-            if (date.n < 4 || soma_text_long(&y, date.s + date.n - 4, 4, name, c.line, "release year", NULL) || y < 1800 || y > 2100) {
-                char q[64];
-                rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: release date %s is not dd-Mon-yyyy", name, c.line, soma_text_quote(q, date.s, date.n));
-                break;
-            }
-            year = (int32_t)y;
-        }
-        if (!year) year = year_of_title(f[1]);
-        view t = f[1];
-        soma_text_trim(&t.s, &t.n);
-        soma_rec_movie *m = &d->movies[n];
-        if (!(m->title = dup_text(t.s, t.n, latin1))) {
-            rc = soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
-            break;
-        }
-        m->id = (int32_t)id, m->year = year, m->genres = genres;
-        ids[n++] = (int32_t)id;
+/* What both user formats check the same way: gender M/F and a printable zip code. */
+static int set_user(soma_rec_user *u, long id, long age, view gender, int32_t occupation, view zip,
+                    const char *name, long line, soma_error *err) {
+    soma_text_trim(&gender.s, &gender.n);
+    if (gender.n != 1 || (gender.s[0] != 'M' && gender.s[0] != 'F'))
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: gender must be M or F", name, line);
+    int rc = check_zip(zip, name, line, err);
+    if (rc) return rc;
+    soma_text_trim(&zip.s, &zip.n);
+    memcpy(u->zip, zip.s, zip.n);
+    u->id = (int32_t)id, u->age = (int32_t)age, u->gender = gender.s[0], u->occupation = occupation;
+    return SOMA_OK;
+}
+
+/* The title is copied last (see row_fn); year 0 falls back to "(1995)" at the title's end. */
+static int set_movie(soma_rec_movie *m, long id, view title, int32_t year, uint32_t genres, bool latin1,
+                     const char *name, soma_error *err) {
+    soma_text_trim(&title.s, &title.n);
+    m->id = (int32_t)id, m->year = year ? year : year_of_title(title), m->genres = genres;
+    if (!(m->title = dup_text(title.s, title.n, latin1))) return soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
+    return SOMA_OK;
+}
+
+/* ---- ML-100k rows -------------------------------------------------------------------------- */
+
+/* id|age|gender|occupation|zip, the occupation by name from u.occupation. */
+static int user_100k(soma_rec_data *d, int32_t n, view line, const char *name, long lno, bool latin1,
+                     long *id, soma_error *err) {
+    (void)latin1;
+    view f[6];
+    int nf = split(line.s, line.n, "|", f, 5);
+    if (nf != 5)
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected 5 fields (id|age|gender|occupation|zip), found %s%d",
+                         name, lno, nf > 5 ? "more than " : "", nf > 5 ? 5 : nf);
+    long age;
+    int rc;
+    if ((rc = get_id(id, f[0], name, lno, "user id", err))) return rc;
+    if ((rc = soma_text_long(&age, f[1].s, f[1].n, name, lno, "age", err))) return rc;
+    if (age < 0 || age > 150) return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: age %ld is out of range (0..150)", name, lno, age);
+    view o = f[3];
+    soma_text_trim(&o.s, &o.n);
+    int32_t occ = -1;
+    for (int32_t j = 0; j < d->n_occupations; j++)
+        if (strlen(d->occupations[j]) == o.n && memcmp(d->occupations[j], o.s, o.n) == 0) occ = j;
+    if (occ < 0) {
+        char q[64];
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: occupation %s is not in u.occupation", name, lno, soma_text_quote(q, o.s, o.n));
     }
-    d->n_movies = n;
-    if (!rc && n == 0) rc = soma_fail(err, SOMA_E_FORMAT, "%s: no movies", name);
-    if (!rc) rc = build_index(&d->movie_index, &d->max_movie_id, ids, n, name, "movie", err);
-    soma_free(ids);
-    return rc;
+    return set_user(&d->users[n], *id, age, f[2], occ, f[4], name, lno, err);
+}
+
+/* id|title|release date|video date|url|one 0/1 flag per genre of u.genre. */
+static int item_100k(soma_rec_data *d, int32_t n, view line, const char *name, long lno, bool latin1,
+                     long *id, soma_error *err) {
+    const int want = 5 + d->n_genres;
+    view f[MAX_FIELDS + 1];
+    int nf = split(line.s, line.n, "|", f, MAX_FIELDS);
+    if (nf != want)
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected %d fields (id|title|release date|video date|url|%d genre flags), found %s%d",
+                         name, lno, want, d->n_genres, nf > MAX_FIELDS ? "more than " : "", nf > MAX_FIELDS ? MAX_FIELDS : nf);
+    int rc;
+    if ((rc = get_id(id, f[0], name, lno, "movie id", err))) return rc;
+    uint32_t genres = 0;
+    for (int g = 0; g < d->n_genres; g++) {
+        long flag;
+        if ((rc = soma_text_long(&flag, f[5 + g].s, f[5 + g].n, name, lno, "genre flag", err))) return rc;
+        if (flag != 0 && flag != 1)
+            return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: genre flag %d is %ld (expected 0 or 1)", name, lno, g, flag);
+        genres |= (uint32_t)flag << g;
+    }
+    /* release date "01-Jan-1995": the year is its last 4 characters */
+    view date = f[2];
+    soma_text_trim(&date.s, &date.n);
+    long year = 0;
+    if (date.n > 0 && (date.n < 4 || soma_text_long(&year, date.s + date.n - 4, 4, name, lno, "release year", NULL) ||
+                       year < 1800 || year > 2100)) {
+        char q[64];
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: release date %s is not dd-Mon-yyyy", name, lno, soma_text_quote(q, date.s, date.n));
+    }
+    return set_movie(&d->movies[n], *id, f[1], (int32_t)year, genres, latin1, name, err);
+}
+
+static int parse_users_100k(soma_rec_data *d, const char *text, size_t len, const char *name, soma_error *err) {
+    return parse_table(d, false, user_100k, text, len, name, err);
+}
+static int parse_items_100k(soma_rec_data *d, const char *text, size_t len, const char *name, soma_error *err) {
+    return parse_table(d, true, item_100k, text, len, name, err);
 }
 
 typedef int (*parse_fn)(soma_rec_data *d, const char *text, size_t len, const char *name, soma_error *err);
@@ -496,120 +498,64 @@ static const char *const ml1m_occupations[] = {
     "programmer", "retired", "sales/marketing", "scientist", "self-employed", "technician/engineer",
     "tradesman/craftsman", "unemployed", "writer"};
 
-static int parse_users_1m(soma_rec_data *d, const char *text, size_t len, const char *name,
-                          soma_error *err) {
-    int cap = count_lines(text, len);
-    d->users = soma_calloc((size_t)cap, sizeof *d->users);
-    int32_t *ids = soma_malloc((size_t)cap * sizeof *ids);
-    int rc = SOMA_OK;
-    if (!d->users || !ids) rc = soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
-    soma_text_cursor c;
-    soma_text_begin(&c, text, len);
-    const char *s;
-    size_t l;
-    int32_t n = 0;
-    while (!rc && soma_text_next(&c, &s, &l)) {
-        if (is_blank(s, l)) continue;
-        view f[6];
-        int nf = split(s, l, "::", f, 5);
-        if (nf != 5) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected 5 fields (id::gender::age::occupation::zip), found %s%d",
-                           name, c.line, nf > 5 ? "more than " : "", nf > 5 ? 5 : nf);
-            break;
-        }
-        long id, age, occ;
-        if ((rc = get_id(&id, f[0], name, c.line, "user id", err))) break;
-        view g = f[1];
-        soma_text_trim(&g.s, &g.n);
-        if (g.n != 1 || (g.s[0] != 'M' && g.s[0] != 'F')) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: gender must be M or F", name, c.line);
-            break;
-        }
-        if ((rc = soma_text_long(&age, f[2].s, f[2].n, name, c.line, "age code", err))) break;
-        if (age != 1 && age != 18 && age != 25 && age != 35 && age != 45 && age != 50 && age != 56) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: age code %ld is not one of 1, 18, 25, 35, 45, 50, 56", name, c.line, age);
-            break;
-        }
-        if ((rc = soma_text_long(&occ, f[3].s, f[3].n, name, c.line, "occupation code", err))) break;
-        if (occ < 0 || occ > 20) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: occupation code %ld is out of range (0..20)", name, c.line, occ);
-            break;
-        }
-        if ((rc = check_zip(f[4], name, c.line, err))) break;
-        soma_rec_user *u = &d->users[n];
-        u->id = (int32_t)id, u->age = (int32_t)age, u->gender = g.s[0], u->occupation = (int32_t)occ;
-        view z = f[4];
-        soma_text_trim(&z.s, &z.n);
-        memcpy(u->zip, z.s, z.n);
-        ids[n++] = (int32_t)id;
-    }
-    if (!rc && n == 0) rc = soma_fail(err, SOMA_E_FORMAT, "%s: no users", name);
-    d->n_users = n;
-    if (!rc) rc = build_index(&d->user_index, &d->max_user_id, ids, n, name, "user", err);
-    soma_free(ids);
-    return rc;
+/* id::gender::age code::occupation code::zip */
+static int user_1m(soma_rec_data *d, int32_t n, view line, const char *name, long lno, bool latin1,
+                   long *id, soma_error *err) {
+    (void)latin1;
+    view f[6];
+    int nf = split(line.s, line.n, "::", f, 5);
+    if (nf != 5)
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected 5 fields (id::gender::age code::occupation code::zip), found %s%d",
+                         name, lno, nf > 5 ? "more than " : "", nf > 5 ? 5 : nf);
+    long age, occ;
+    int rc;
+    if ((rc = get_id(id, f[0], name, lno, "user id", err))) return rc;
+    if ((rc = soma_text_long(&age, f[2].s, f[2].n, name, lno, "age code", err))) return rc;
+    if (age != 1 && age != 18 && age != 25 && age != 35 && age != 45 && age != 50 && age != 56)
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: age code %ld is not one of 1, 18, 25, 35, 45, 50, 56", name, lno, age);
+    if ((rc = soma_text_long(&occ, f[3].s, f[3].n, name, lno, "occupation code", err))) return rc;
+    if (occ < 0 || occ > 20)
+        return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: occupation code %ld is out of range (0..20)", name, lno, occ);
+    return set_user(&d->users[n], *id, age, f[1], (int32_t)occ, f[4], name, lno, err);
 }
 
-static int parse_movies_1m(soma_rec_data *d, const char *text, size_t len, const char *name,
-                           soma_error *err) {
-    int cap = count_lines(text, len);
-    bool latin1 = !valid_utf8((const uint8_t *)text, len);
-    d->movies = soma_calloc((size_t)cap, sizeof *d->movies);
-    int32_t *ids = soma_malloc((size_t)cap * sizeof *ids);
-    int rc = SOMA_OK;
-    if (!d->movies || !ids) rc = soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
-    soma_text_cursor c;
-    soma_text_begin(&c, text, len);
-    const char *s;
-    size_t l;
-    int32_t n = 0;
-    while (!rc && soma_text_next(&c, &s, &l)) {
-        if (is_blank(s, l)) continue;
-        /* id::title::genres — the title may contain ':' but the first and last "::" delimit it */
-        const char *a = NULL, *b = NULL;
-        for (size_t i = 0; i + 1 < l; i++)
-            if (s[i] == ':' && s[i + 1] == ':') {
-                if (!a) a = s + i;
-                b = s + i;
-            }
-        if (!a || a == b) {
-            rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected 3 fields (id::title::genres)", name, c.line);
-            break;
+/* id::title::Genre|Genre — the title may contain ':', but the first and last "::" delimit it. */
+static int movie_1m(soma_rec_data *d, int32_t n, view line, const char *name, long lno, bool latin1,
+                    long *id, soma_error *err) {
+    const char *s = line.s, *a = NULL, *b = NULL;
+    for (size_t i = 0; i + 1 < line.n; i++)
+        if (s[i] == ':' && s[i + 1] == ':') {
+            if (!a) a = s + i;
+            b = s + i;
         }
-        view fid = {s, (size_t)(a - s)}, ft = {a + 2, (size_t)(b - a - 2)}, fg = {b + 2, (size_t)(s + l - b - 2)};
-        long id;
-        if ((rc = get_id(&id, fid, name, c.line, "movie id", err))) break;
-        soma_text_trim(&fg.s, &fg.n);
-        uint32_t genres = 0;
-        view gs[MAX_FIELDS + 1];
-        int ng = fg.n ? split(fg.s, fg.n, "|", gs, MAX_FIELDS) : 0;
-        for (int j = 0; j < ng && !rc; j++) {
-            view g = gs[j];
-            soma_text_trim(&g.s, &g.n);
-            int found = -1;
-            for (int k = 0; k < d->n_genres; k++)
-                if (strlen(d->genres[k]) == g.n && strncasecmp(d->genres[k], g.s, g.n) == 0) found = k;
-            if (found < 0) {
-                char q[64];
-                rc = soma_fail(err, SOMA_E_FORMAT, "%s:%ld: unknown genre %s", name, c.line, soma_text_quote(q, g.s, g.n));
-            }
-            else genres |= 1u << found;
+    if (!a || a == b) return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: expected 3 fields (id::title::genres)", name, lno);
+    view fid = {s, (size_t)(a - s)}, ft = {a + 2, (size_t)(b - a - 2)}, fg = {b + 2, (size_t)(s + line.n - b - 2)};
+    int rc;
+    if ((rc = get_id(id, fid, name, lno, "movie id", err))) return rc;
+    soma_text_trim(&fg.s, &fg.n);
+    uint32_t genres = 0;
+    view gs[MAX_FIELDS + 1];
+    int ng = fg.n ? split(fg.s, fg.n, "|", gs, MAX_FIELDS) : 0;
+    for (int j = 0; j < ng; j++) {
+        view g = gs[j];
+        soma_text_trim(&g.s, &g.n);
+        int found = -1;
+        for (int k = 0; k < d->n_genres; k++)
+            if (strlen(d->genres[k]) == g.n && strncasecmp(d->genres[k], g.s, g.n) == 0) found = k;
+        if (found < 0) {
+            char q[64];
+            return soma_fail(err, SOMA_E_FORMAT, "%s:%ld: unknown genre %s", name, lno, soma_text_quote(q, g.s, g.n));
         }
-        if (rc) break;
-        soma_text_trim(&ft.s, &ft.n);
-        soma_rec_movie *m = &d->movies[n];
-        if (!(m->title = dup_text(ft.s, ft.n, latin1))) {
-            rc = soma_fail(err, SOMA_E_NOMEM, "%s: out of memory", name);
-            break;
-        }
-        m->id = (int32_t)id, m->year = year_of_title(ft), m->genres = genres;
-        ids[n++] = (int32_t)id;
+        genres |= 1u << found;
     }
-    d->n_movies = n;
-    if (!rc && n == 0) rc = soma_fail(err, SOMA_E_FORMAT, "%s: no movies", name);
-    if (!rc) rc = build_index(&d->movie_index, &d->max_movie_id, ids, n, name, "movie", err);
-    soma_free(ids);
-    return rc;
+    return set_movie(&d->movies[n], *id, ft, 0, genres, latin1, name, err);
+}
+
+static int parse_users_1m(soma_rec_data *d, const char *text, size_t len, const char *name, soma_error *err) {
+    return parse_table(d, false, user_1m, text, len, name, err);
+}
+static int parse_movies_1m(soma_rec_data *d, const char *text, size_t len, const char *name, soma_error *err) {
+    return parse_table(d, true, movie_1m, text, len, name, err);
 }
 
 static int fixed_names(char ***out, int32_t *n_out, const char *const *src, int n, soma_error *err) {
