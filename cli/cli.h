@@ -25,19 +25,37 @@ typedef struct cli_opt {
  * printing usage), 0 on success. */
 int cli_parse(const char *verb, const char *usage, cli_opt *opts, int argc, char **argv, int first);
 
+/* ---- neuron options shared by the net commands and soma rec ------------------------------ */
+
+typedef struct neuron_opts {
+    const char *neuron;     /* integration: lif|linear|bilinear|shunting */
+    const char *dynamics;   /* lif|lif-tau|if|plif */
+    const char *reset, *surrogate, *ablation;
+    double alpha, tau, theta, v_reset, slope, lambda_init, shunt_k, shunt_scale, v_scale;
+    int rank, detach_reset, lambda_per_neuron;
+} neuron_opts;
+
+/* The defaults are the library's (np, ip) with the given integration mode. */
+void neuron_opts_defaults(neuron_opts *o, const char *neuron, const soma_neuron_params *np,
+                          const soma_integrate_params *ip);
+/* Appends the neuron options to a table at *n (capacity checked by the caller). */
+void neuron_opts_table(neuron_opts *o, cli_opt *t, int *n);
+/* Fills np and ip; prints the error ("soma VERB: ...", verb may be NULL) and returns -1 on an unknown name. */
+int neuron_opts_config(const char *verb, const neuron_opts *o, soma_neuron_params *np, soma_integrate_params *ip);
+/* "soma VERB: unknown WHAT 'V' (choose CHOICES)" on stderr; returns -1. */
+int cli_bad_choice(const char *verb, const char *what, const char *v, const char *choices);
+
 /* ---- network options shared by train / bench / xor -------------------------------------- */
 
 typedef struct net_opts {
-    const char *neuron;     /* integration: lif|linear|bilinear|shunting */
-    const char *dynamics;   /* lif|lif-tau|if|plif */
-    const char *reset, *surrogate, *encoder, *readout, *loss, *ablation;
-    double alpha, tau, theta, v_reset, slope, lambda_init, shunt_k, shunt_scale, v_scale, logit_scale;
-    double sparse_density;
-    int T, rank, chunk, detach_reset, lambda_per_neuron;
+    neuron_opts nr;
+    const char *encoder, *readout, *loss;
+    double logit_scale, sparse_density;
+    int T, chunk;
 } net_opts;
 
 void net_opts_defaults(net_opts *o);
-/* Appends the network options to a table at *n (capacity checked by the caller). */
+/* Appends the network options (the neuron options included) to a table at *n. */
 void net_opts_table(net_opts *o, cli_opt *t, int *n);
 /* Builds a config; prints the error and returns -1 on unknown names. */
 int net_opts_config(const net_opts *o, soma_net_config *cfg);

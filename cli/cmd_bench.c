@@ -172,7 +172,7 @@ int cmd_bench(int argc, char **argv) {
         json_begin(&j, stdout);
         json_str(&j, "impl", "soma");
         json_str(&j, "net", netspec);
-        json_str(&j, "neuron", no.neuron);
+        json_str(&j, "neuron", no.nr.neuron);
         json_str(&j, "input", input);
         json_int(&j, "T", cfg.T);
         json_int(&j, "batch", batch);
@@ -187,7 +187,7 @@ int cmd_bench(int argc, char **argv) {
         json_arr(&j, "event_driven_fraction", evt, nl);
         json_end(&j);
     } else {
-        printf("soma bench: net %s, neuron %s, T = %d, batch %d, %d threads, %s input\n", netspec, no.neuron, cfg.T, batch, soma_threads(), input);
+        printf("soma bench: net %s, neuron %s, T = %d, batch %d, %d threads, %s input\n", netspec, no.nr.neuron, cfg.T, batch, soma_threads(), input);
         if (do_train) printf("  train: %.0f samples/s\n", train_sps);
         if (do_infer) printf("  infer: %.0f samples/s\n", infer_sps);
         printf("  peak memory: %.1f MB RSS (%.1f MB in Soma buffers)\n", rss, own);

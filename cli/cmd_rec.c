@@ -138,11 +138,10 @@ static void genre_list(char *out, size_t cap, const soma_rec_model *m, uint32_t 
 /* ---- options ---------------------------------------------------------------------------------- */
 
 typedef struct rec_args {
-    const char *data, *split, *task, *model, *neuron, *dynamics, *reset, *surrogate, *readout, *ablation;
-    const char *fields, *loss, *optim, *schedule, *save, *load;
-    double alpha, tau, theta, v_reset, slope, lambda_init, v_scale, shunt_k, shunt_scale, init_std, dropout;
-    double lr, lr_min, wd, reg, reg_linear, val_fraction, clip, momentum, ema, implicit_pow;
-    int T, width, depth, rank, fm_k, detach_reset, lambda_per_neuron, no_first_order, epochs, batch, patience;
+    neuron_opts nr;
+    const char *data, *split, *task, *model, *readout, *fields, *loss, *optim, *schedule, *save, *load;
+    double init_std, dropout, lr, lr_min, wd, reg, reg_linear, val_fraction, clip, momentum, ema, implicit_pow;
+    int T, width, depth, fm_k, no_first_order, epochs, batch, patience;
     int negatives, eval_negatives, threads, json, quiet, spare, rated_cap;
     uint64_t seed;
 } rec_args;
@@ -151,16 +150,12 @@ static void args_defaults(rec_args *a) {
     soma_rec_config c = soma_rec_default_config();
     soma_rec_train_options o = soma_rec_default_train_options(SOMA_REC_RATING);
     memset(a, 0, sizeof *a);
-    a->split = NULL, a->task = "rating", a->model = "snn", a->neuron = "bilinear";
-    a->dynamics = soma_neuron_kind_name(c.neuron.kind), a->reset = soma_reset_name(c.neuron.reset);
-    a->surrogate = soma_surrogate_name(c.neuron.surrogate), a->readout = soma_readout_name(c.readout);
-    a->ablation = "none", a->fields = "side", a->loss = NULL, a->optim = "adam", a->schedule = "const";
-    a->alpha = c.neuron.alpha, a->tau = c.neuron.tau, a->theta = c.neuron.theta, a->v_reset = c.neuron.v_reset;
-    a->slope = c.neuron.slope, a->lambda_init = c.integrate.lambda_init, a->v_scale = c.integrate.v_scale;
-    a->shunt_k = c.integrate.shunt_k, a->shunt_scale = c.integrate.shunt_scale, a->init_std = c.init_std;
+    neuron_opts_defaults(&a->nr, "bilinear", &c.neuron, &c.integrate);
+    a->split = NULL, a->task = "rating", a->model = "snn", a->readout = soma_readout_name(c.readout);
+    a->fields = "side", a->loss = NULL, a->optim = "adam", a->schedule = "const", a->init_std = c.init_std;
     a->momentum = o.optim.momentum, a->implicit_pow = c.implicit_pow, a->rated_cap = c.rated_cap;
     a->lr = o.optim.lr, a->reg = o.reg, a->reg_linear = o.reg_linear, a->val_fraction = o.val_fraction;
-    a->T = c.T, a->width = c.width, a->depth = c.depth, a->rank = c.integrate.rank, a->fm_k = c.fm_k;
+    a->T = c.T, a->width = c.width, a->depth = c.depth, a->fm_k = c.fm_k;
     a->epochs = o.epochs, a->batch = o.batch, a->patience = o.patience, a->negatives = o.negatives;
     a->eval_negatives = o.eval_negatives, a->threads = 1, a->seed = 1, a->spare = c.spare_users;
 }
@@ -173,29 +168,13 @@ static int train_table(rec_args *a, cli_opt *t) {
     ADD("--split", NULL, OPT_STR, &a->split, "u1..u5 (official ML-100k folds) | random | loo | none (default: u1 / random for rating, loo for topn)", 1, 0);
     ADD("--task", NULL, OPT_STR, &a->task, "rating | topn", 1, 0);
     ADD("--model", NULL, OPT_STR, &a->model, "snn | fm | bias | pop", 1, 0);
-    ADD("--neuron", NULL, OPT_STR, &a->neuron, "integration of the SNN: bilinear | linear (lif) | shunting", 1, 0);
-    ADD("--dynamics", NULL, OPT_STR, &a->dynamics, "lif | lif-tau | if", 1, 0);
     ADD("--time-steps", "-T", OPT_INT, &a->T, "time steps T (direct input)", 1, 64);
     ADD("--width", NULL, OPT_INT, &a->width, "neurons per spiking layer", 1, 4096);
     ADD("--depth", NULL, OPT_INT, &a->depth, "spiking layers", 1, 4);
     ADD("--readout", NULL, OPT_STR, &a->readout, "rate | membrane", 1, 0);
     ADD("--dropout", NULL, OPT_FLOAT, &a->dropout, "SNN: drop last-layer neurons from the readout while training", 0, 0.95);
     ADD("--no-first-order", NULL, OPT_FLAG, &a->no_first_order, "SNN: no w0 + sum w_k x_k term in the score", 1, 0);
-    ADD("--alpha", NULL, OPT_FLOAT, &a->alpha, "LIF decay alpha", 0, 1);
-    ADD("--tau", NULL, OPT_FLOAT, &a->tau, "tau of lif-tau", 1.0001, 1e6);
-    ADD("--threshold", NULL, OPT_FLOAT, &a->theta, "firing threshold", 1e-6, 1e6);
-    ADD("--v-reset", NULL, OPT_FLOAT, &a->v_reset, "hard-reset potential", -1e6, 1e6);
-    ADD("--reset", NULL, OPT_STR, &a->reset, "hard | soft | none", 1, 0);
-    ADD("--detach-reset", NULL, OPT_FLAG, &a->detach_reset, "drop the reset from the gradient", 1, 0);
-    ADD("--surrogate", NULL, OPT_STR, &a->surrogate, "sigmoid | atan | fast-sigmoid | triangle | rect | exp", 1, 0);
-    ADD("--slope", NULL, OPT_FLOAT, &a->slope, "surrogate slope (0 = its default)", 0, 1e6);
-    ADD("--rank", NULL, OPT_INT, &a->rank, "bilinear rank R per neuron", 1, 19);
-    ADD("--lambda-init", NULL, OPT_FLOAT, &a->lambda_init, "bilinear: initial lambda", -1e6, 1e6);
-    ADD("--lambda-per-neuron", NULL, OPT_FLAG, &a->lambda_per_neuron, "bilinear: one lambda per neuron", 1, 0);
-    ADD("--v-scale", NULL, OPT_FLOAT, &a->v_scale, "bilinear: std of V at init", 0, 1e6);
-    ADD("--shunt-k", NULL, OPT_FLOAT, &a->shunt_k, "shunting: gate slope k", -1e6, 1e6);
-    ADD("--shunt-scale", NULL, OPT_FLOAT, &a->shunt_scale, "shunting: std of V_p, V_n at init", 0, 1e6);
-    ADD("--ablation", NULL, OPT_STR, &a->ablation, "none | ab1 | ab2 | ab3", 1, 0);
+    neuron_opts_table(&a->nr, t, &n);
     ADD("--init-std", NULL, OPT_FLOAT, &a->init_std, "std of W, readout and FM factors at init", 0, 100);
     ADD("--fm-k", NULL, OPT_INT, &a->fm_k, "FM factors", 0, 1024);
     ADD("--fields", NULL, OPT_STR, &a->fields, "side (default: ids + side features) | all (side + rated) | ids | a comma list of those and user,gender,age,occupation,region,fav-genres,movie,decade,genres,rated (e.g. side,rated)", 1, 0);
@@ -229,7 +208,7 @@ static int train_table(rec_args *a, cli_opt *t) {
 }
 
 static int bad(const char *what, const char *v, const char *choices) {
-    fprintf(stderr, "soma rec: unknown %s '%s' (choose %s)\n", what, v, choices);
+    cli_bad_choice("rec", what, v, choices);
     return 2;
 }
 
@@ -241,18 +220,10 @@ static int make_config(const rec_args *a, soma_rec_config *c, soma_rec_train_opt
     *o = soma_rec_default_train_options(c->task);
     if ((v = soma_rec_kind_parse(a->model)) < 0) return bad("--model", a->model, "snn, fm, bias, pop");
     c->kind = (soma_rec_kind)v;
-    if ((v = soma_integrate_mode_parse(a->neuron)) < 0) return bad("--neuron", a->neuron, "bilinear, linear, shunting");
-    c->integrate.mode = (soma_integrate_mode)v;
-    if ((v = soma_neuron_kind_parse(a->dynamics)) < 0 || v == SOMA_NEURON_PLIF) return bad("--dynamics", a->dynamics, "lif, lif-tau, if");
-    c->neuron.kind = (soma_neuron_kind)v;
-    if ((v = soma_reset_parse(a->reset)) < 0) return bad("--reset", a->reset, "hard, soft, none");
-    c->neuron.reset = (soma_reset)v;
-    if ((v = soma_surrogate_parse(a->surrogate)) < 0) return bad("--surrogate", a->surrogate, "sigmoid, atan, fast-sigmoid, triangle, rect, exp");
-    c->neuron.surrogate = (soma_surrogate)v;
+    if (neuron_opts_config("rec", &a->nr, &c->neuron, &c->integrate)) return 2;
+    if (c->neuron.kind == SOMA_NEURON_PLIF) return bad("--dynamics", a->nr.dynamics, "lif, lif-tau, if");
     if ((v = soma_readout_parse(a->readout)) < 0) return bad("--readout", a->readout, "rate, membrane");
     c->readout = (soma_readout)v;
-    if ((v = soma_ablation_parse(a->ablation)) < 0) return bad("--ablation", a->ablation, "none, ab1, ab2, ab3");
-    c->integrate.ablation = (soma_ablation)v;
     int64_t f = soma_rec_fields_parse(a->fields);
     if (f < 0) return bad("--fields", a->fields, "side, all, ids, or a comma list of field names");
     c->fields = (uint32_t)f;
@@ -260,11 +231,6 @@ static int make_config(const rec_args *a, soma_rec_config *c, soma_rec_train_opt
     c->T = a->T, c->width = a->width, c->depth = a->depth, c->fm_k = a->fm_k;
     c->first_order = !a->no_first_order, c->init_std = (float)a->init_std, c->dropout = (float)a->dropout;
     c->spare_users = c->spare_movies = a->spare;
-    c->neuron.alpha = (float)a->alpha, c->neuron.tau = (float)a->tau, c->neuron.theta = (float)a->theta;
-    c->neuron.v_reset = (float)a->v_reset, c->neuron.slope = (float)a->slope, c->neuron.detach_reset = a->detach_reset;
-    c->integrate.rank = a->rank, c->integrate.lambda_init = (float)a->lambda_init;
-    c->integrate.lambda_per_neuron = a->lambda_per_neuron, c->integrate.v_scale = (float)a->v_scale;
-    c->integrate.shunt_k = (float)a->shunt_k, c->integrate.shunt_scale = (float)a->shunt_scale;
     if (a->loss) {
         if ((v = soma_rec_loss_parse(a->loss)) < 0) return bad("--loss", a->loss, "mse, bpr, bce");
         o->loss = (soma_rec_loss)v;

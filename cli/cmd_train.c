@@ -201,7 +201,7 @@ int cmd_train(int argc, char **argv) {
         json_out j;
         json_begin(&j, stdout);
         json_str(&j, "net", soma_net_spec(net));
-        json_str(&j, "neuron", a.n.neuron);
+        json_str(&j, "neuron", a.n.nr.neuron);
         json_int(&j, "T", cfg.T);
         json_int(&j, "epochs", a.epochs);
         json_int(&j, "seed", (long long)a.seed);

@@ -85,30 +85,22 @@ int cli_parse(const char *verb, const char *usage, cli_opt *opts, int argc, char
     return 0;
 }
 
-void net_opts_defaults(net_opts *o) {
-    soma_net_config c = soma_net_default_config();
+void neuron_opts_defaults(neuron_opts *o, const char *neuron, const soma_neuron_params *np,
+                          const soma_integrate_params *ip) {
     memset(o, 0, sizeof *o);
-    o->neuron = "lif";
-    o->dynamics = soma_neuron_kind_name(c.neuron.kind);
-    o->reset = soma_reset_name(c.neuron.reset);
-    o->surrogate = soma_surrogate_name(c.neuron.surrogate);
-    o->encoder = soma_encoder_name(c.encoder);
-    o->readout = soma_readout_name(c.readout);
-    o->loss = soma_loss_name(c.loss);
-    o->ablation = "none";
-    o->alpha = c.neuron.alpha, o->tau = c.neuron.tau, o->theta = c.neuron.theta;
-    o->v_reset = c.neuron.v_reset, o->slope = c.neuron.slope;
-    o->lambda_init = c.integrate.lambda_init, o->shunt_k = c.integrate.shunt_k;
-    o->shunt_scale = c.integrate.shunt_scale, o->v_scale = c.integrate.v_scale;
-    o->logit_scale = c.logit_scale, o->sparse_density = c.sparse_max_density;
-    o->T = c.T, o->rank = c.integrate.rank, o->chunk = c.chunk;
+    o->neuron = neuron, o->ablation = "none";
+    o->dynamics = soma_neuron_kind_name(np->kind);
+    o->reset = soma_reset_name(np->reset);
+    o->surrogate = soma_surrogate_name(np->surrogate);
+    o->alpha = np->alpha, o->tau = np->tau, o->theta = np->theta, o->v_reset = np->v_reset, o->slope = np->slope;
+    o->lambda_init = ip->lambda_init, o->shunt_k = ip->shunt_k, o->shunt_scale = ip->shunt_scale;
+    o->v_scale = ip->v_scale, o->rank = ip->rank;
 }
 
 #define ADD(n_, a_, t_, d_, h_, lo_, hi_) t[(*n)++] = (cli_opt){n_, a_, t_, d_, h_, lo_, hi_}
-void net_opts_table(net_opts *o, cli_opt *t, int *n) {
+void neuron_opts_table(neuron_opts *o, cli_opt *t, int *n) {
     ADD("--neuron", NULL, OPT_STR, &o->neuron, "integration: lif (linear) | bilinear | shunting", 1, 0);
-    ADD("--dynamics", NULL, OPT_STR, &o->dynamics, "lif | lif-tau | if | plif", 1, 0);
-    ADD("--time-steps", "-T", OPT_INT, &o->T, "time steps T", 1, 100000);
+    ADD("--dynamics", NULL, OPT_STR, &o->dynamics, "lif | lif-tau | if | plif (not in soma rec)", 1, 0);
     ADD("--alpha", NULL, OPT_FLOAT, &o->alpha, "LIF decay alpha (u = alpha*u + i)", 0, 1);
     ADD("--tau", NULL, OPT_FLOAT, &o->tau, "tau of lif-tau, initial tau of plif", 1.0001, 1e6);
     ADD("--threshold", NULL, OPT_FLOAT, &o->theta, "firing threshold", -1e6, 1e6);
@@ -117,53 +109,76 @@ void net_opts_table(net_opts *o, cli_opt *t, int *n) {
     ADD("--detach-reset", NULL, OPT_FLAG, &o->detach_reset, "drop the reset from the gradient", 1, 0);
     ADD("--surrogate", NULL, OPT_STR, &o->surrogate, "sigmoid | atan | fast-sigmoid | triangle | rect | exp", 1, 0);
     ADD("--slope", NULL, OPT_FLOAT, &o->slope, "surrogate slope (0 = its default)", 0, 1e6);
+    ADD("--lambda-init", NULL, OPT_FLOAT, &o->lambda_init, "bilinear: initial lambda", -1e6, 1e6);
+    ADD("--lambda-per-neuron", NULL, OPT_FLAG, &o->lambda_per_neuron, "bilinear: one lambda per neuron", 1, 0);
+    ADD("--rank", NULL, OPT_INT, &o->rank, "bilinear: factor rank k", 1, 19);
+    ADD("--v-scale", NULL, OPT_FLOAT, &o->v_scale, "bilinear: V init scale (nets: times 1/sqrt(fan-in); soma rec: the std of V)", 0, 1e6);
+    ADD("--shunt-k", NULL, OPT_FLOAT, &o->shunt_k, "shunting: gate slope k", -1e6, 1e6);
+    ADD("--shunt-scale", NULL, OPT_FLOAT, &o->shunt_scale, "shunting: V_p, V_n init std", 0, 1e6);
+    ADD("--ablation", NULL, OPT_STR, &o->ablation, "none | ab1 | ab2 | ab3", 1, 0);
+}
+
+int cli_bad_choice(const char *verb, const char *what, const char *v, const char *choices) {
+    fprintf(stderr, "soma%s%s: unknown %s '%s' (choose %s)\n", verb ? " " : "", verb ? verb : "", what, v, choices);
+    return -1;
+}
+
+static int bad(const char *what, const char *v, const char *choices) {
+    return cli_bad_choice(NULL, what, v, choices);
+}
+
+int neuron_opts_config(const char *verb, const neuron_opts *o, soma_neuron_params *np, soma_integrate_params *ip) {
+    int v;
+    if ((v = soma_integrate_mode_parse(o->neuron)) < 0) return cli_bad_choice(verb, "--neuron", o->neuron, "lif, bilinear, shunting");
+    ip->mode = (soma_integrate_mode)v;
+    if ((v = soma_ablation_parse(o->ablation)) < 0) return cli_bad_choice(verb, "--ablation", o->ablation, "none, ab1, ab2, ab3");
+    ip->ablation = (soma_ablation)v;
+    if ((v = soma_neuron_kind_parse(o->dynamics)) < 0) return cli_bad_choice(verb, "--dynamics", o->dynamics, "lif, lif-tau, if, plif");
+    np->kind = (soma_neuron_kind)v;
+    if ((v = soma_reset_parse(o->reset)) < 0) return cli_bad_choice(verb, "--reset", o->reset, "hard, soft, none");
+    np->reset = (soma_reset)v;
+    if ((v = soma_surrogate_parse(o->surrogate)) < 0) return cli_bad_choice(verb, "--surrogate", o->surrogate, "sigmoid, atan, fast-sigmoid, triangle, rect, exp");
+    np->surrogate = (soma_surrogate)v;
+    np->alpha = (float)o->alpha, np->tau = (float)o->tau, np->theta = (float)o->theta;
+    np->v_reset = (float)o->v_reset, np->slope = (float)o->slope, np->detach_reset = o->detach_reset;
+    ip->rank = o->rank, ip->lambda_init = (float)o->lambda_init, ip->lambda_per_neuron = o->lambda_per_neuron;
+    ip->v_scale = (float)o->v_scale, ip->shunt_k = (float)o->shunt_k, ip->shunt_scale = (float)o->shunt_scale;
+    return 0;
+}
+
+void net_opts_defaults(net_opts *o) {
+    soma_net_config c = soma_net_default_config();
+    memset(o, 0, sizeof *o);
+    neuron_opts_defaults(&o->nr, "lif", &c.neuron, &c.integrate);
+    o->encoder = soma_encoder_name(c.encoder);
+    o->readout = soma_readout_name(c.readout);
+    o->loss = soma_loss_name(c.loss);
+    o->logit_scale = c.logit_scale, o->sparse_density = c.sparse_max_density;
+    o->T = c.T, o->chunk = c.chunk;
+}
+
+void net_opts_table(net_opts *o, cli_opt *t, int *n) {
+    neuron_opts_table(&o->nr, t, n);
+    ADD("--time-steps", "-T", OPT_INT, &o->T, "time steps T", 1, 100000);
     ADD("--encoder", NULL, OPT_STR, &o->encoder, "rate | latency | direct | frames (event data)", 1, 0);
     ADD("--readout", NULL, OPT_STR, &o->readout, "rate (spiking output) | membrane", 1, 0);
     ADD("--loss", NULL, OPT_STR, &o->loss, "ce | mse", 1, 0);
     ADD("--logit-scale", NULL, OPT_FLOAT, &o->logit_scale, "CE on scale*readout (T = spike counts)", 1e-6, 1e6);
-    ADD("--lambda-init", NULL, OPT_FLOAT, &o->lambda_init, "bilinear: initial lambda", -1e6, 1e6);
-    ADD("--lambda-per-neuron", NULL, OPT_FLAG, &o->lambda_per_neuron, "bilinear: one lambda per neuron", 1, 0);
-    ADD("--rank", NULL, OPT_INT, &o->rank, "bilinear: factor rank k", 1, 19);
-    ADD("--v-scale", NULL, OPT_FLOAT, &o->v_scale, "bilinear: V init scale (x 1/sqrt(fan-in))", 0, 1e6);
-    ADD("--shunt-k", NULL, OPT_FLOAT, &o->shunt_k, "shunting: gate slope k", -1e6, 1e6);
-    ADD("--shunt-scale", NULL, OPT_FLOAT, &o->shunt_scale, "shunting: V_p, V_n init std", 0, 1e6);
-    ADD("--ablation", NULL, OPT_STR, &o->ablation, "none | ab1 | ab2 | ab3", 1, 0);
     ADD("--chunk", NULL, OPT_INT, &o->chunk, "samples per parallel chunk", 1, 4096);
     ADD("--sparse-density", NULL, OPT_FLOAT, &o->sparse_density, "event-driven up to this input density (0 = off)", 0, 1);
 }
 
-static int bad(const char *what, const char *v, const char *choices) {
-    fprintf(stderr, "soma: unknown %s '%s' (choose %s)\n", what, v, choices);
-    return -1;
-}
-
 int net_opts_config(const net_opts *o, soma_net_config *c) {
     *c = soma_net_default_config();
+    if (neuron_opts_config(NULL, &o->nr, &c->neuron, &c->integrate)) return -1;
     int v;
-    if ((v = soma_integrate_mode_parse(o->neuron)) < 0) return bad("--neuron", o->neuron, "lif, bilinear, shunting");
-    c->integrate.mode = (soma_integrate_mode)v;
-    if ((v = soma_neuron_kind_parse(o->dynamics)) < 0) return bad("--dynamics", o->dynamics, "lif, lif-tau, if, plif");
-    c->neuron.kind = (soma_neuron_kind)v;
-    if ((v = soma_reset_parse(o->reset)) < 0) return bad("--reset", o->reset, "hard, soft, none");
-    c->neuron.reset = (soma_reset)v;
-    if ((v = soma_surrogate_parse(o->surrogate)) < 0) return bad("--surrogate", o->surrogate, "sigmoid, atan, fast-sigmoid, triangle, rect, exp");
-    c->neuron.surrogate = (soma_surrogate)v;
     if ((v = soma_encoder_parse(o->encoder)) < 0) return bad("--encoder", o->encoder, "rate, latency, direct, frames");
     c->encoder = (soma_encoder)v;
     if ((v = soma_readout_parse(o->readout)) < 0) return bad("--readout", o->readout, "rate, membrane");
     c->readout = (soma_readout)v;
     if ((v = soma_loss_parse(o->loss)) < 0) return bad("--loss", o->loss, "ce, mse");
     c->loss = (soma_loss)v;
-    if ((v = soma_ablation_parse(o->ablation)) < 0) return bad("--ablation", o->ablation, "none, ab1, ab2, ab3");
-    c->integrate.ablation = (soma_ablation)v;
     c->T = o->T;
-    c->neuron.alpha = (float)o->alpha, c->neuron.tau = (float)o->tau, c->neuron.theta = (float)o->theta;
-    c->neuron.v_reset = (float)o->v_reset, c->neuron.slope = (float)o->slope;
-    c->neuron.detach_reset = o->detach_reset;
-    c->integrate.rank = o->rank, c->integrate.lambda_init = (float)o->lambda_init;
-    c->integrate.lambda_per_neuron = o->lambda_per_neuron;
-    c->integrate.v_scale = (float)o->v_scale, c->integrate.shunt_k = (float)o->shunt_k;
-    c->integrate.shunt_scale = (float)o->shunt_scale;
     c->logit_scale = (float)o->logit_scale, c->chunk = o->chunk;
     c->sparse_max_density = (float)o->sparse_density;
     return 0;
