@@ -686,6 +686,25 @@ TEST(test_failed_write_keeps_old_file) {
     CHECK(count_tmp() == 0);
     remove(p);
     soma_ckpt_free(ck);
+
+    /* soma_ckpt_write_free: a failed build writes nothing, names the failure, frees the container. */
+    write_bytes(p, good, glen);
+    ck = soma_ckpt_create();
+    CHECK_STATUS(soma_ckpt_write_free(ck, SOMA_E_NOMEM, p, &err), SOMA_E_NOMEM);
+    CHECK_MSG(err, "could not build the checkpoint");
+    check_untouched(p, good, glen);
+    ck = soma_ckpt_create();
+    CHECK_STATUS(soma_ckpt_set(ck, "k", "new"), SOMA_OK);
+    CHECK_STATUS(soma_ckpt_write_free(ck, SOMA_OK, p, &err), SOMA_OK);
+    CHECK_STATUS(soma_ckpt_read(&back, p, &err), SOMA_OK);
+    CHECK(back && strcmp(soma_ckpt_get(back, "k"), "new") == 0);
+    soma_ckpt_free(back);
+    remove(p);
+    double num = 7;
+    back = soma_ckpt_create();
+    CHECK_STATUS(soma_ckpt_get_number(back, "absent", &num, "x", &err), SOMA_E_FORMAT);
+    CHECK(num == 0);
+    soma_ckpt_free(back);
     free(x);
     free(good);
     CHECK(soma_mem_used() == base);

@@ -49,7 +49,8 @@ int soma_ckpt_set(soma_ckpt *ck, const char *key, const char *value);
 const char *soma_ckpt_get(const soma_ckpt *ck, const char *key);
 
 /* Reads key as a finite number (strict strtod: the whole value must parse). SOMA_E_FORMAT with
- * a message naming `name` (the file) and the key when it is missing or not a number. */
+ * a message naming `name` (the file) and the key when it is missing or not a number; *out is
+ * 0 then. */
 int soma_ckpt_get_number(const soma_ckpt *ck, const char *key, double *out, const char *name,
                          soma_error *err);
 
@@ -60,6 +61,9 @@ int soma_ckpt_add(soma_ckpt *ck, const char *name, const float *data, int ndim,
 const float *soma_ckpt_find(const soma_ckpt *ck, const char *name, int64_t *numel);
 
 int soma_ckpt_write(const soma_ckpt *ck, const char *path, soma_error *err);
+/* The end of a save: writes ck to path unless building it failed (build_rc, a status from the
+ * set/add calls, is reported as "could not build the checkpoint"), and frees ck either way. */
+int soma_ckpt_write_free(soma_ckpt *ck, int build_rc, const char *path, soma_error *err);
 int soma_ckpt_read(soma_ckpt **out, const char *path, soma_error *err);
 /* Parses a container from memory (pure; for tests and fuzzing). */
 int soma_ckpt_parse(soma_ckpt **out, const uint8_t *buf, size_t len, const char *name,

@@ -733,6 +733,14 @@ static int slurp(FILE *f, const char *path, uint8_t **out, size_t *out_len, soma
     return SOMA_OK;
 }
 
+int soma_ckpt_write_free(soma_ckpt *ck, int build_rc, const char *path, soma_error *err) {
+    int rc = build_rc ? soma_fail(err, build_rc, "%s: could not build the checkpoint (%s)", path ? path : "(no path)",
+                                  soma_status_str(build_rc))
+                      : soma_ckpt_write(ck, path, err);
+    soma_ckpt_free(ck);
+    return rc;
+}
+
 int soma_ckpt_read(soma_ckpt **out, const char *path, soma_error *err) {
     if (!path || !*path) return soma_fail(err, SOMA_E_ARG, "(no path): cannot read a checkpoint without a path");
     if (!out) return soma_fail(err, SOMA_E_ARG, "%s: no output pointer", path);
@@ -752,6 +760,7 @@ int soma_ckpt_read(soma_ckpt **out, const char *path, soma_error *err) {
 
 int soma_ckpt_get_number(const soma_ckpt *ck, const char *key, double *out, const char *name,
                          soma_error *err) {
+    *out = 0;
     const char *s = soma_ckpt_get(ck, key);
     if (!s) return soma_fail(err, SOMA_E_FORMAT, "%s: missing key \"%s\"", name, key);
     char *end;

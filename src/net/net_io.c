@@ -99,18 +99,7 @@ int soma_net_save(const soma_net *net, const soma_optim *opt, const char *path, 
         rc = rc ? rc : soma_ckpt_add(ck, "opt.m", m, 1, &n);
         rc = rc ? rc : soma_ckpt_add(ck, "opt.v", v, 1, &n);
     }
-    if (rc) {
-        soma_ckpt_free(ck);
-        return soma_fail(err, rc, "%s: could not build the checkpoint (%s)", path, soma_status_str(rc));
-    }
-    rc = soma_ckpt_write(ck, path, err);
-    soma_ckpt_free(ck);
-    return rc;
-}
-
-static int get_num(const soma_ckpt *ck, const char *path, const char *key, double *out, soma_error *err) {
-    *out = 0; /* defined on every path, as the callers' flow analysis expects */
-    return soma_ckpt_get_number(ck, key, out, path, err);
+    return soma_ckpt_write_free(ck, rc, path, err);
 }
 
 int soma_net_load(soma_net **out, soma_optim **opt_out, const char *path, soma_error *err) {
@@ -133,7 +122,7 @@ int soma_net_load(soma_net **out, soma_optim **opt_out, const char *path, soma_e
     for (size_t i = 0; i < NFIELDS; i++) {
         const field *f = &fields[i];
         double v;
-        if ((rc = get_num(ck, path, f->key, &v, err)) != SOMA_OK) goto done;
+        if ((rc = soma_ckpt_get_number(ck, f->key, &v, path, err)) != SOMA_OK) goto done;
         if (f->type == F_ENUM && (v < 0 || v >= f->max_enum || v != (int)v)) {
             rc = soma_fail(err, SOMA_E_FORMAT, "%s: key \"%s\" = %g is not a known value", path, f->key, v);
             goto done;
@@ -148,7 +137,7 @@ int soma_net_load(soma_net **out, soma_optim **opt_out, const char *path, soma_e
         rc = soma_fail(err, SOMA_E_FORMAT, "%s: missing key \"net.spec\"", path);
         goto done;
     }
-    if ((rc = get_num(ck, path, "net.seed", &seed, err)) != SOMA_OK) goto done;
+    if ((rc = soma_ckpt_get_number(ck, "net.seed", &seed, path, err)) != SOMA_OK) goto done;
     if ((rc = soma_net_create(&net, spec, &cfg, (uint64_t)seed, err)) != SOMA_OK) goto done;
     for (int i = 0; i < net->ntens; i++) {
         const soma_net_tensor *t = &net->tensors[i];
@@ -168,7 +157,7 @@ int soma_net_load(soma_net **out, soma_optim **opt_out, const char *path, soma_e
         double v[8];
         const char *keys[] = {"opt.lr", "opt.momentum", "opt.beta1", "opt.beta2", "opt.eps", "opt.weight_decay", "opt.grad_clip", "opt.steps"};
         for (int i = 0; i < 8; i++)
-            if ((rc = get_num(ck, path, keys[i], &v[i], err)) != SOMA_OK) goto done;
+            if ((rc = soma_ckpt_get_number(ck, keys[i], &v[i], path, err)) != SOMA_OK) goto done;
         if (k < 0) {
             rc = soma_fail(err, SOMA_E_FORMAT, "%s: unknown optimiser \"%s\"", path, ok);
             goto done;

@@ -175,24 +175,13 @@ int soma_rec_model_save(const soma_rec_model *m, const char *path, soma_error *e
         }
     }
     soma_free(U), soma_free(M), soma_free(g), soma_free(o), soma_free(z);
-    if (rc) {
-        soma_ckpt_free(ck);
-        return soma_fail(err, rc, "%s: could not build the checkpoint (%s)", path, soma_status_str(rc));
-    }
-    rc = soma_ckpt_write(ck, path, err);
-    soma_ckpt_free(ck);
-    return rc;
-}
-
-static int get_num(const soma_ckpt *ck, const char *path, const char *key, double *out, soma_error *err) {
-    *out = 0; /* defined on every path, as the callers' flow analysis expects */
-    return soma_ckpt_get_number(ck, key, out, path, err);
+    return soma_ckpt_write_free(ck, rc, path, err);
 }
 
 static int get_int(const soma_ckpt *ck, const char *path, const char *key, int64_t lo, int64_t hi, int64_t *out,
                    soma_error *err) {
     double v = 0;
-    int rc = get_num(ck, path, key, &v, err);
+    int rc = soma_ckpt_get_number(ck, key, &v, path, err);
     if (rc) return rc;
     if (v != floor(v) || v < (double)lo || v > (double)hi)
         return soma_fail(err, SOMA_E_FORMAT, "%s: key \"%s\" = %g is not an integer in %lld..%lld", path, key, v, (long long)lo, (long long)hi);
@@ -239,7 +228,7 @@ int soma_rec_model_load(soma_rec_model **out, const char *path, soma_error *err)
     for (size_t i = 0; i < (v1 ? NFIELDS_V1 : NFIELDS); i++) {
         const field *f = &fields[i];
         double v;
-        if ((rc = get_num(ck, path, f->key, &v, err))) goto done;
+        if ((rc = soma_ckpt_get_number(ck, f->key, &v, path, err))) goto done;
         if ((f->type == F_ENUM && (v < 0 || v >= f->max_enum || v != floor(v))) ||
             (f->type != F_FLOAT && (v != floor(v) || fabs(v) > 4294967295.0))) {
             rc = soma_fail(err, SOMA_E_FORMAT, "%s: key \"%s\" = %g is out of range", path, f->key, v);
@@ -272,11 +261,11 @@ int soma_rec_model_load(soma_rec_model **out, const char *path, soma_error *err)
         goto done;
     }
     double v, seed;
-    if ((rc = get_num(ck, path, "rec.rating_min", &v, err))) goto done;
+    if ((rc = soma_ckpt_get_number(ck, "rec.rating_min", &v, path, err))) goto done;
     m->rmin = (float)v;
-    if ((rc = get_num(ck, path, "rec.rating_max", &v, err))) goto done;
+    if ((rc = soma_ckpt_get_number(ck, "rec.rating_max", &v, path, err))) goto done;
     m->rmax = (float)v;
-    if ((rc = get_num(ck, path, "rec.seed", &seed, err))) goto done;
+    if ((rc = soma_ckpt_get_number(ck, "rec.seed", &seed, path, err))) goto done;
     m->seed = (uint64_t)seed;
     const char *gs = soma_ckpt_get(ck, "rec.genres"), *os = soma_ckpt_get(ck, "rec.occupations"), *zs = soma_ckpt_get(ck, "rec.zips");
     if (!gs || !os || !zs) {
