@@ -2,12 +2,16 @@
  * tests/test_kernels.c — Soma's exp (kernels/expf.h): accurate against libm's expf, the array
  * version bit for bit the scalar one (every tail length, in place), and the shunting gates
  * built on it: the integrator's in-place forward against the recommender's combine and the
- * scalar formula the exporter uses (src/export/model.c), for every ablation.
+ * scalar formula the exporter uses (src/export/model.c), for every ablation. The dense
+ * synapse's event kernels folded over time (synapse/dense_fold.c, both the AVX-512 tiles and
+ * the portable kernel) bit for bit the per-row gather, and its per-sample weight gradient bit
+ * for bit the sum-then-add formula, at input densities 0 %..100 %.
  */
 #include "test.h"
 
 #include "integrate/integrate.h"
 #include "kernels/expf.h"
+#include "synapse/dense_fold.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -110,8 +114,87 @@ TEST(test_shunting_forward_is_combine) {
     }
 }
 
+
+/* The weight gradient as the per-sample formula defines it: for each input k of sample b and
+ * each output, the sum of G over k's spike times in ascending order, from +0, added once to
+ * dE (under 16 outputs: G added spike by spike). */
+static void weight_grad_ref(float *dE, const float *G, const float *x, int64_t M, int64_t S, int64_t c0,
+                            int64_t nc, int64_t T, int64_t B) {
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t k = 0; k < M; k++)
+            for (int64_t c = c0; c < c0 + nc; c++) {
+                float acc = 0.0f;
+                for (int64_t t = 0; t < T; t++)
+                    if (x[(t * B + b) * M + k] != 0.0f) {
+                        if (nc >= 16) acc += G[(t * B + b) * S + c];
+                        else dE[k * S + c] += G[(t * B + b) * S + c];
+                    }
+                if (nc >= 16) dE[k * S + c] += acc; /* +0 too: the kernel adds it */
+            }
+}
+
+TEST(test_dense_folded_bitwise) {
+    /* (S, c0, nc): narrow, one block, blocks + tail, > 8 blocks (bilinear, shunting widths) */
+    const int64_t shapes[][3] = {{10, 0, 10}, {16, 0, 16}, {20, 0, 20}, {100, 0, 100}, {300, 0, 300},
+                                 {300, 200, 100}, {400, 0, 400}, {90, 60, 30}, {130, 0, 130}};
+    const int64_t Ts[] = {1, 2, 5, 20, 33, 64}, Bs[] = {1, 7}, Ms[] = {37, 100};
+    const float dens[] = {0.0f, 0.05f, 0.3f, 0.6f, 1.0f};
+    srand(11);
+    int bad = 0, runs = 0;
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+        for (int ti = 0; ti < 6; ti++)
+            for (int bi = 0; bi < 2; bi++)
+                for (int mi = 0; mi < 2; mi++)
+                    for (int di = 0; di < 5; di++) {
+                        const int64_t S = shapes[si][0], c0 = shapes[si][1], nc = shapes[si][2];
+                        const int64_t T = Ts[ti], B = Bs[bi], M = Ms[mi], rows = T * B;
+                        if ((T > 5 && (mi || S > 100)) || (T == 64 && B > 1)) continue; /* keep it quick */
+                        float *x = malloc(sizeof(float) * (size_t)(rows * M));
+                        float *E = malloc(sizeof(float) * (size_t)(M * S));
+                        float *G = malloc(sizeof(float) * (size_t)(rows * S));
+                        float *Y[3], *dE[2];
+                        for (int i = 0; i < 3; i++) Y[i] = malloc(sizeof(float) * (size_t)(rows * S));
+                        for (int i = 0; i < 2; i++) dE[i] = malloc(sizeof(float) * (size_t)(M * S));
+                        int32_t *idx = malloc(sizeof(int32_t) * (size_t)(rows * M + 1)), *touched = malloc(sizeof(int32_t) * (size_t)M);
+                        int64_t *off = malloc(sizeof(int64_t) * (size_t)(rows + 1));
+                        uint64_t *mask = calloc((size_t)M, sizeof(uint64_t));
+                        for (int64_t i = 0; i < rows * M; i++) x[i] = (float)rand() / (float)RAND_MAX < dens[di] ? 1.0f : 0.0f;
+                        for (int64_t i = 0; i < M * S; i++) E[i] = 2.0f * ((float)rand() / (float)RAND_MAX - 0.5f);
+                        for (int64_t i = 0; i < rows * S; i++) G[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+                        E[3] = -0.0f, E[S + 1] = 1e-42f, E[M * S - 1] = -3e38f; /* −0, a subnormal, a huge one */
+                        soma_spikes_build(idx, off, x, rows, M);
+                        soma_synop *op = soma_dense_create(M);
+                        soma_spikes plain = {idx, off, B, NULL, NULL}, fold = {idx, off, B, mask, touched};
+                        for (int i = 0; i < 3; i++) memset(Y[i], 0x7f, sizeof(float) * (size_t)(rows * S)); /* untouched: NaN-free pattern */
+                        op->ops->forward(op, Y[0], x, &plain, E, S, c0, nc, rows); /* per-row gather */
+                        soma_dense_fold_kernel = 0;
+                        op->ops->forward(op, Y[1], x, &fold, E, S, c0, nc, rows);
+                        soma_dense_fold_kernel = 1;
+                        op->ops->forward(op, Y[2], x, &fold, E, S, c0, nc, rows);
+                        soma_dense_fold_kernel = 0;
+                        bad += memcmp(Y[0], Y[1], sizeof(float) * (size_t)(rows * S)) != 0;
+                        bad += memcmp(Y[0], Y[2], sizeof(float) * (size_t)(rows * S)) != 0;
+                        for (int i = 0; i < 2; i++)
+                            for (int64_t j = 0; j < M * S; j++) dE[i][j] = (float)(j % 7) * 0.25f;
+                        if (T <= 64) {
+                            op->ops->backward_weight(op, dE[0], G, x, &fold, S, c0, nc, rows);
+                            weight_grad_ref(dE[1], G, x, M, S, c0, nc, T, B);
+                            bad += memcmp(dE[0], dE[1], sizeof(float) * (size_t)(M * S)) != 0;
+                        }
+                        for (int64_t k = 0; k < M; k++) bad += mask[k] != 0; /* left zeroed */
+                        runs++;
+                        op->ops->free(op);
+                        free(x), free(E), free(G), free(idx), free(touched), free(off), free(mask);
+                        for (int i = 0; i < 3; i++) free(Y[i]);
+                        for (int i = 0; i < 2; i++) free(dE[i]);
+                    }
+    CHECK(runs > 100);
+    CHECK(bad == 0);
+}
+
 int main(void) {
     RUN(test_expf_accuracy);
     RUN(test_shunting_forward_is_combine);
+    RUN(test_dense_folded_bitwise);
     return test_report("test_kernels");
 }

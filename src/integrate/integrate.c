@@ -203,8 +203,15 @@ void soma_integrator_finish(const soma_integrator *it, float *dparams, const flo
     for (int64_t i = 0; i < it->N; i++) dparams[it->ob + i] = gws[it->gb + i];
 }
 
-static void add_bias(const soma_integrator *it, float *cur, const float *b, int64_t rows) {
+SOMA_HOT static void add_bias(const soma_integrator *it, float *cur, const float *b, int64_t rows) {
     const int64_t N = it->N, in = it->inner;
+    if (in == 1) { /* dense operators: vectorised across channels (the same additions) */
+        for (int64_t r = 0; r < rows; r++) {
+            float *restrict y = cur + r * N;
+            for (int64_t c = 0; c < N; c++) y[c] += b[c];
+        }
+        return;
+    }
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < N; c++) {
             float *restrict y = cur + r * it->P + c * in;

@@ -47,8 +47,12 @@ static inline const soma_spikes *soma_dense_input_path(const soma_lctx *c, soma_
         psx = sx, *tv->flag = 1.0f; /* the producer chose the event-driven path */
         nnz = sx->off[rows];
     } else if (c->in_binary && c->sparse_max_density > 0) {
-        nnz = soma_spikes_build(tv->idx, tv->off, x, rows, M);
-        if ((double)nnz <= c->sparse_max_density * (double)rows * (double)M) psx = sx, *tv->flag = 1.0f;
+        /* count first: building lists that the density then rejects costs more than the count */
+        nnz = soma_count_nonzero(x, rows * M);
+        if ((double)nnz <= c->sparse_max_density * (double)rows * (double)M) {
+            soma_spikes_build(tv->idx, tv->off, x, rows, M);
+            psx = sx, *tv->flag = 1.0f;
+        }
     }
     if (c->in_active && nnz >= 0) *c->in_active += (double)nnz;
     if (c->event_driven && psx) *c->event_driven = 1;

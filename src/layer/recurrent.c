@@ -102,11 +102,7 @@ static void rc_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
         }
         soma_neuron_step_forward(y + t * BN, tv.mem + t * BN, ct, u, BN, &s->np, 0.0f);
     }
-    if (c->spikes) {
-        double n = 0;
-        for (int64_t i = 0; i < rows * N; i++) n += y[i];
-        *c->spikes += n;
-    }
+    if (c->spikes) *c->spikes += soma_spike_sum(y, rows * N, l->spiking_out);
 }
 
 static void rc_backward(const soma_layer *l, const soma_lctx *c, float *dx, const float *dy,

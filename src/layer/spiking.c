@@ -65,11 +65,7 @@ static void sp_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     it.x_binary = c->in_binary;
     soma_integrator_forward(&it, cur, tv.Y, x, psx, c->E, c->params, isc, rows);
     soma_neuron_forward(y, tv.mem, cur, u, c->T, c->B * P, &s->np, plif_k(s, c->params));
-    if (c->spikes && s->np.spiking) {
-        double n = 0;
-        for (int64_t i = 0; i < rows * P; i++) n += y[i];
-        *c->spikes += n;
-    }
+    if (c->spikes && s->np.spiking) *c->spikes += soma_spike_sum(y, rows * P, l->spiking_out);
 }
 
 static void sp_backward(const soma_layer *l, const soma_lctx *c, float *dx, const float *dy,

@@ -422,6 +422,11 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     }
 }
 
+/* y[0:n] += x[0:n] (vectorised). */
+SOMA_HOT static void vec_add(float *restrict y, const float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}
+
 static void merge_stats(soma_net *net, int nch, soma_batch_stats *st) {
     if (!st) return;
     memset(st, 0, sizeof *st);
@@ -465,30 +470,25 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
         if (rc != SOMA_OK) return set_err(net, rc, e.msg);
     }
     const int nw = nch < net->n_work ? nch : net->n_work;
-    /* Any thread may run any chunk (results do not depend on which): thread w uses buffer w. */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nw)
+    /* Any thread may run any chunk (results do not depend on which): thread w uses buffer w.
+     * Each chunk's workspace is added into chunk 0's as soon as the chunks before it are in
+     * (ordered): every element is summed in chunk order, deterministic for any thread count,
+     * while the chunk's workspace is still in cache; summing all of them after the batch
+     * streamed nch cold workspaces from memory. */
+    float *g0 = net->chunks[0].gws;
+    const int64_t G = net->n_gws;
+#pragma omp parallel for schedule(dynamic, 1) ordered num_threads(nw)
     for (int ci = 0; ci < nch; ci++) {
         int64_t b0 = (int64_t)ci * Bc, nb = B - b0 < Bc ? B - b0 : Bc;
         net->chunks[ci].buf = net->work[thread_index()];
         run_chunk(net, ci, x + b0 * M, y ? y + b0 : NULL, uid + b0, nb, seed, train, gs,
                   logits ? logits + b0 * C : NULL);
+#pragma omp ordered
+        if (train && ci > 0) vec_add(g0, net->chunks[ci].gws, G);
     }
     merge_stats(net, nch, stats);
     if (!train) return SOMA_OK;
-    /* Sum the chunk workspaces into chunk 0's, each element in chunk order (deterministic for
-     * any thread count), in one parallel region over element ranges; then map onto parameters. */
-    float *g0 = net->chunks[0].gws;
-    const int64_t G = net->n_gws;
-    if (nch > 1) {
-#pragma omp parallel for schedule(static)
-        for (int64_t blk = 0; blk < (G + 4095) / 4096; blk++) {
-            const int64_t lo = blk * 4096, hi = lo + 4096 < G ? lo + 4096 : G;
-            for (int ci = 1; ci < nch; ci++) {
-                const float *gi = net->chunks[ci].gws;
-                for (int64_t i = lo; i < hi; i++) g0[i] += gi[i];
-            }
-        }
-    }
+    /* then map the summed workspace onto the parameters */
     for (int i = 0; i < net->nl; i++) {
         soma_layer *l = net->layers[i];
         if (l->ops->finish)

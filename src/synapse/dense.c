@@ -6,7 +6,7 @@
  * weight gradient a scatter of the output-gradient row into those same rows. Both paths give
  * the same result up to float rounding; the caller picks one by measured input density.
  */
-#include "synapse/synop.h"
+#include "synapse/dense_fold.h"
 #include "kernels/vec16.h"
 
 #include <cblas.h>
@@ -31,6 +31,19 @@ int64_t soma_spikes_build(int32_t *restrict idx, int64_t *restrict off, const fl
     }
     off[rows] = n;
     return n;
+}
+
+SOMA_HOT int64_t soma_count_nonzero(const float *restrict x, int64_t n) {
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; i++) c += x[i] != 0.0f;
+    return c;
+}
+
+double soma_spike_sum(const float *x, int64_t n, bool binary) {
+    if (binary) return (double)soma_count_nonzero(x, n); /* 0/1: the sum is the count, exactly */
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += x[i];
+    return s;
 }
 
 /* ---- reference kernels ------------------------------------------------------------------ */
@@ -113,7 +126,11 @@ SOMA_HOT static void dense_forward(const soma_synop *op, float *Y, const float *
                     x, (int)M, E + c0, (int)S, 0.0f, Y + c0, (int)S);
         return;
     }
-    /* Event-driven: y_r = Σ_{k active in r} E[k, c0:c0+nc]. */
+    if (soma_dense_foldable(sx, rows, nc)) {
+        soma_dense_forward_folded(Y, sx, E, S, M, c0, nc, rows);
+        return;
+    }
+    /* Event-driven, per row: y_r = Σ_{k active in r} E[k, c0:c0+nc]. */
     for (int64_t r = 0; r < rows; r++) {
         const int32_t *idx = sx->idx + sx->off[r];
         const int64_t n = sx->off[r + 1] - sx->off[r];
@@ -128,40 +145,96 @@ static void dense_backward_input(const soma_synop *op, float *dx, const float *G
                 G + c0, (int)S, E + c0, (int)S, beta, dx, (int)M);
 }
 
-/* dE[k, c0:c0+nc] += Σ_{t ∈ mask} G[t·B + b, c0:c0+nc]: one sample's spikes of input k. */
-/* d[0:16·W] += Σ_{t ∈ mask} G[t·B + b, 0:16·W]: one sample's spikes of one input. */
+/* d[0:16·W] += Σ_{t ∈ m} G_t[0:16·W] (G_t = g + t·ts), and when dt is set the 16-wide tail
+ * block: dt[0:16] = Σ_{t ∈ m} G_t[tail]: one sample's spikes of one input, every block's sum
+ * in registers in one pass over m (separate passes would each be one latency-bound chain). */
 #define SCATTER(W)                                                                           \
-    ALWAYS_INLINE void scatter##W(float *restrict d, const float *restrict G, int64_t S,     \
-                                  int64_t B, int64_t b, uint64_t mask) {                     \
-        v16 acc[W];                                                                          \
+    ALWAYS_INLINE void scatter##W(float *restrict d, const float *restrict g, int64_t ts,    \
+                                  uint64_t m, float *restrict dt, int64_t tail_off) {        \
+        v16 acc[W], at = {0};                                                                \
         for (int w = 0; w < (W); w++) acc[w] = (v16){0};                                     \
-        for (uint64_t m = mask; m; m &= m - 1) {                                             \
-            const float *g = G + ((int64_t)__builtin_ctzll(m) * B + b) * S;                  \
-            for (int w = 0; w < (W); w++) acc[w] += ld16(g + 16 * w);                        \
+        for (; m; m &= m - 1) {                                                              \
+            const float *gt = g + (int64_t)__builtin_ctzll(m) * ts;                          \
+            for (int w = 0; w < (W); w++) acc[w] += ld16(gt + 16 * w);                       \
+            if (dt) at += ld16(gt + tail_off);                                               \
         }                                                                                    \
         for (int w = 0; w < (W); w++) st16(d + 16 * w, ld16(d + 16 * w) + acc[w]);           \
+        if (dt) st16(dt, at);                                                                \
     }
+SCATTER(8)
+SCATTER(7)
+SCATTER(6)
+SCATTER(5)
 SCATTER(4)
+SCATTER(3)
+SCATTER(2)
 SCATTER(1)
 
-ALWAYS_INLINE void scatter_masked(float *restrict d, const float *restrict G, int64_t S, int64_t B,
-                                  int64_t b, uint64_t mask, int64_t nc) {
-    int64_t c = 0;
-    for (; c + 64 <= nc; c += 64) scatter4(d + c, G + c, S, B, b, mask);
-    for (; c + 16 <= nc; c += 16) scatter1(d + c, G + c, S, B, b, mask);
-    if (c == nc) return;
-    if (nc >= 16) { /* a 16-wide sum ending at nc; add only its new tail */
-        v16 acc = {0};
-        for (uint64_t m = mask; m; m &= m - 1)
-            acc += ld16(G + ((int64_t)__builtin_ctzll(m) * B + b) * S + nc - 16);
-        float tmp[16];
-        st16(tmp, acc);
-        for (int64_t i = c; i < nc; i++) d[i] += tmp[16 - (nc - i)];
-        return;
+/* dE row d[0:nc] += Σ_{t ∈ m} G_t[0:nc] for nc >= 16: nv full blocks (at most 8 per pass), then
+ * the 16-wide block ending at nc, of which only the lanes past the full blocks are added. */
+ALWAYS_INLINE void scatter_row(float *d, const float *g, int64_t ts, uint64_t m, int64_t nc) {
+    const int64_t nv = nc / 16, nf = 16 * nv;
+    float tmp[16], *dt = nf < nc ? tmp : NULL;
+    const float *g0 = g;
+    int64_t w = 0;
+    for (; nv - w > 8; w += 8) scatter8(d + 16 * w, g + 16 * w, ts, m, NULL, 0);
+    d += 16 * w, g += 16 * w;
+    const int64_t to = nc - 16 - 16 * w; /* the tail block, relative to g */
+    switch (nv - w) {
+    case 8: scatter8(d, g, ts, m, dt, to); break;
+    case 7: scatter7(d, g, ts, m, dt, to); break;
+    case 6: scatter6(d, g, ts, m, dt, to); break;
+    case 5: scatter5(d, g, ts, m, dt, to); break;
+    case 4: scatter4(d, g, ts, m, dt, to); break;
+    case 3: scatter3(d, g, ts, m, dt, to); break;
+    case 2: scatter2(d, g, ts, m, dt, to); break;
+    case 1: scatter1(d, g, ts, m, dt, to); break;
+    default: break;
     }
-    for (uint64_t m = mask; m; m &= m - 1) {
-        const float *restrict g = G + ((int64_t)__builtin_ctzll(m) * B + b) * S;
-        for (int64_t i = c; i < nc; i++) d[i] += g[i];
+    if (!dt) return;
+    if (nv - w == 0) { /* no full block in the last pass: the tail alone */
+        v16 at = {0};
+        for (uint64_t mm = m; mm; mm &= mm - 1) at += ld16(g0 + (int64_t)__builtin_ctzll(mm) * ts + nc - 16);
+        st16(tmp, at);
+    }
+    d -= 16 * w;
+    for (int64_t i = nf; i < nc; i++) d[i] += tmp[16 - (nc - i)];
+}
+
+/* The same from gradient rows padded with zeros to whole 16-wide blocks: every block in the
+ * one pass; the last block's lanes below nc are the tail block's sums (same values, same
+ * order), added lane by lane as scatter_row adds them. */
+ALWAYS_INLINE void scatter_padded(float *d, const float *g, int64_t ts, uint64_t m, int64_t nc) {
+    const int64_t nv = (nc + 15) / 16, nl = 16 * (nv - 1);
+    int64_t w = 0;
+    for (; nv - w > 8; w += 8) scatter8(d + 16 * w, g + 16 * w, ts, m, NULL, 0);
+    float tmp[16];
+    d += 16 * w, g += 16 * w;
+    const int64_t to = 16 * (nv - 1 - w); /* the last block, relative to g */
+    switch (nv - w) { /* full blocks but the last, which goes to tmp */
+    case 8: scatter7(d, g, ts, m, tmp, to); break;
+    case 7: scatter6(d, g, ts, m, tmp, to); break;
+    case 6: scatter5(d, g, ts, m, tmp, to); break;
+    case 5: scatter4(d, g, ts, m, tmp, to); break;
+    case 4: scatter3(d, g, ts, m, tmp, to); break;
+    case 3: scatter2(d, g, ts, m, tmp, to); break;
+    case 2: scatter1(d, g, ts, m, tmp, to); break;
+    default: { /* the last block alone */
+        v16 at = {0};
+        for (uint64_t mm = m; mm; mm &= mm - 1) at += ld16(g + (int64_t)__builtin_ctzll(mm) * ts + to);
+        st16(tmp, at);
+    } break;
+    }
+    d -= 16 * w;
+    if (nl + 16 == nc) st16(d + nl, ld16(d + nl) + ld16(tmp));
+    else for (int64_t i = nl; i < nc; i++) d[i] += tmp[i - nl];
+}
+
+/* Under 16 outputs: per spike, d[0:nc] += G_t[0:nc]. */
+static void scatter_narrow(float *restrict d, const float *restrict g, int64_t ts, uint64_t m, int64_t nc) {
+    for (; m; m &= m - 1) {
+        const float *restrict gt = g + (int64_t)__builtin_ctzll(m) * ts;
+        for (int64_t i = 0; i < nc; i++) d[i] += gt[i];
     }
 }
 
@@ -175,7 +248,7 @@ SOMA_HOT static void dense_backward_weight(const soma_synop *op, float *dE, cons
         return;
     }
     const int64_t B = sx->B, T = B > 0 ? rows / B : 0;
-    if (!sx->mask || T > 64 || T * B != rows) {
+    if (!sx->mask || !sx->touched || T > 64 || T * B != rows) {
         /* per spike: dE[k, :] += G[r, :] */
         for (int64_t r = 0; r < rows; r++) {
             const float *restrict g = G + r * S + c0;
@@ -186,25 +259,37 @@ SOMA_HOT static void dense_backward_weight(const soma_synop *op, float *dE, cons
         }
         return;
     }
-    /* Per sample: collect each input's spike times in a bit mask, then update its gradient
-     * row once with the sum of the current gradients at those times (one read-modify-write
-     * of dE per input and sample instead of per spike). */
-    uint64_t *mask = sx->mask;   /* (M) zeroed, left zeroed */
-    int32_t *touched = sx->touched; /* (M) */
+    /* Per sample: fold each input's spike times into a bit mask, then update its gradient row
+     * once with the sum of the current gradients at those times (one read-modify-write of dE
+     * per input and sample instead of per spike). */
+    uint64_t *mask = sx->mask; /* (M) zeroed, left zeroed */
+    uint32_t *seen = (uint32_t *)sx->touched;
+    const int64_t nw = (M + 31) / 32;
+    /* The sample's T gradient rows, copied to 64-byte aligned rows when they fit: rows of
+     * S floats start at any 16-byte offset, and a 64-byte load that crosses a cache line costs
+     * two, while each row is read once per input that spiked at its step. */
+    enum { GB = 8192 };
+    _Alignas(64) float gb[GB];
+    const int64_t ncp = (nc + 15) & ~(int64_t)15;
+    const bool copy = nc >= 16 && T * ncp <= GB;
+    const int64_t ts = copy ? ncp : B * S;
+    if (copy) /* zero lanes past nc: the last block then sums whole, its extra lanes unused */
+        for (int64_t t = 0; t < T; t++) memset(gb + t * ncp + nc, 0, (size_t)(ncp - nc) * sizeof *gb);
     for (int64_t b = 0; b < B; b++) {
-        int64_t nt = 0;
-        for (int64_t t = 0; t < T; t++) {
-            const int64_t r = t * B + b;
-            for (int64_t j = sx->off[r]; j < sx->off[r + 1]; j++) {
-                const int32_t k = sx->idx[j];
-                if (!mask[k]) touched[nt++] = k;
-                mask[k] |= 1ULL << t;
-            }
+        const float *g = G + b * S + c0;
+        if (copy) {
+            for (int64_t t = 0; t < T; t++) memcpy(gb + t * ncp, g + t * B * S, (size_t)nc * sizeof *gb);
+            g = gb;
         }
-        for (int64_t i = 0; i < nt; i++) {
-            const int32_t k = touched[i];
-            scatter_masked(dE + (int64_t)k * S + c0, G + c0, S, B, b, mask[k], nc);
-            mask[k] = 0;
+        soma_sample_masks(sx, T, b, M, mask, seen);
+        for (int64_t wd = 0; wd < nw; wd++) {
+            for (uint32_t sw = seen[wd]; sw; sw &= sw - 1) {
+                const int64_t k = 32 * wd + __builtin_ctz(sw);
+                if (copy) scatter_padded(dE + k * S + c0, g, ts, mask[k], nc);
+                else if (nc >= 16) scatter_row(dE + k * S + c0, g, ts, mask[k], nc);
+                else scatter_narrow(dE + k * S + c0, g, ts, mask[k], nc);
+                mask[k] = 0;
+            }
         }
     }
 }

@@ -80,5 +80,9 @@ void soma_dense_backward_weight_ref(float *dE, const float *G, const float *x, i
 /* Builds the per-row lists of nonzero inputs of x (rows, M) into idx (capacity rows·M) and
  * off (rows + 1). Returns the number of nonzeros. */
 int64_t soma_spikes_build(int32_t *idx, int64_t *off, const float *x, int64_t rows, int64_t M);
+/* The number of nonzeros of x[0:n]: whether the lists are worth building (vectorised). */
+int64_t soma_count_nonzero(const float *x, int64_t n);
+/* Σ x[0:n] in double (a layer's spike count); binary x (0/1) is counted, exactly the same sum. */
+double soma_spike_sum(const float *x, int64_t n, bool binary);
 
 #endif
