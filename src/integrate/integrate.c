@@ -255,12 +255,18 @@ void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, 
             const float *restrict gr = g + r * it->P;
             for (int64_t c = 0; c < N; c++) db[c] += 0.0f + gr[c];
         }
-    } else {
+    } else { /* conv: sums over positions in 16 lanes (one chain of dependent adds was a
+              * twentieth of a conv net's training time), added up in a fixed order */
         for (int64_t r = 0; r < rows; r++)
             for (int64_t c = 0; c < N; c++) {
-                const float *gr = g + r * it->P + c * in;
+                const float *restrict gr = g + r * it->P + c * in;
+                float lane[16] = {0};
+                int64_t s = 0;
+                for (; s + 16 <= in; s += 16)
+                    for (int k = 0; k < 16; k++) lane[k] += gr[s + k];
+                for (; s < in; s++) lane[s & 15] += gr[s];
                 float acc = 0;
-                for (int64_t s = 0; s < in; s++) acc += gr[s];
+                for (int k = 0; k < 16; k++) acc += lane[k];
                 db[c] += acc;
             }
     }

@@ -43,6 +43,12 @@ void soma_pool_forward(const soma_pool_geom *g, float *y, uint8_t *arg, const fl
 void soma_pool_backward(const soma_pool_geom *g, float *dx, const uint8_t *arg, const float *dy,
                         int64_t rows);
 
+/* Max pooling's backward for one row as position-major lists: input pixel q receives, for each
+ * channel c whose window maximum it is, (c, dy) at ch[q·S + j], v[q·S + j], j < n[q], channels
+ * ascending (the layout soma_conv2d_backward_input_sparse reads). n (H·W) is overwritten. */
+void soma_pool_backward_lists(const soma_pool_geom *g, int32_t *n, int32_t *ch, float *v, int64_t S,
+                              const uint8_t *arg, const float *dy);
+
 /* ---- batch normalisation kernels (batchnorm.c) ------------------------------------------ */
 
 #define SOMA_BN_EPS 1e-5f
@@ -114,6 +120,9 @@ typedef struct soma_cunit {
     bool events;              /* the tape has room for the input's spike lists */
     int64_t shift, t_Y, t_flag; /* tape layout: row regions start after `shift` floats; Y's
                                    region; the event-path flag in the fixed part */
+    bool sparse_dx;           /* the input gradient from the max pool's sparse gradient
+                                 (soma_conv2d_backward_input_sparse); its workspace follows
+                                 the conv's in the fixed scratch */
 } soma_cunit;
 
 /* Sets up a unit for images (cin, h, w). Parameters come first in the owner's slice

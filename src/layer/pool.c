@@ -32,10 +32,43 @@ int soma_pool_geom_init(soma_pool_geom *g, soma_pool_kind kind, int64_t c, int64
 }
 
 /* 2×2 windows, stride 2 (the reference nets' pooling): fixed, branch-free loops that the
- * target clones vectorise (the generic loop ran scalar with a branch per comparison). */
+ * target clones vectorise (the generic loop ran scalar with a branch per comparison). Rows of
+ * the nets' images are 7–14 outputs long, too short for 16-float vectors, so for even sizes
+ * the horizontal half (a vs b, c vs d) runs over whole planes at once and only the vertical
+ * half goes row pair by row pair; the comparisons are the same either way. */
+#define POOL2_CHUNK 2048 /* horizontal results per pass (stack) */
+
 SOMA_HOT static void pool2_forward(const soma_pool_geom *g, float *restrict y, uint8_t *restrict arg,
                           const float *restrict x, int64_t n) {
     const int64_t W = g->w, HW = g->h * g->w, Ho = g->ho, Wo = g->wo;
+    if (g->kind == SOMA_POOL_MAX && g->h == 2 * Ho && W == 2 * Wo && 2 * Wo <= POOL2_CHUNK) {
+        float hm[POOL2_CHUNK];
+        uint8_t hb[POOL2_CHUNK];
+        const int64_t pairs = POOL2_CHUNK / (2 * Wo), total = n * Ho; /* row pairs over all planes */
+        for (int64_t r0 = 0; r0 < total; r0 += pairs) {
+            const int64_t np = total - r0 < pairs ? total - r0 : pairs, m = np * 2 * Wo;
+            const float *restrict xs = x + r0 * 2 * W; /* planes are whole row pairs: contiguous */
+            for (int64_t i = 0; i < m; i++) {
+                const float a = xs[2 * i], b = xs[2 * i + 1];
+                hb[i] = b > a;
+                hm[i] = b > a ? b : a;
+            }
+            float *restrict ys = y + r0 * Wo;
+            uint8_t *restrict as = arg + r0 * Wo;
+            /* selects through bit masks: as ?: on floats, this became a branch per output */
+            for (int64_t r = 0; r < np; r++)
+                for (int64_t ox = 0; ox < Wo; ox++) {
+                    const int64_t t = 2 * r * Wo + ox, b = t + Wo;
+                    const uint32_t mask = 0u - (uint32_t)(hm[b] > hm[t]);
+                    uint32_t u0, u1;
+                    memcpy(&u0, &hm[t], 4), memcpy(&u1, &hm[b], 4);
+                    const uint32_t u = (u0 & ~mask) | (u1 & mask);
+                    memcpy(&ys[r * Wo + ox], &u, 4);
+                    as[r * Wo + ox] = (uint8_t)((hb[t] & ~mask) | ((2u + hb[b]) & mask));
+                }
+        }
+        return;
+    }
     for (int64_t p = 0; p < n; p++)
         for (int64_t oy = 0; oy < Ho; oy++) {
             const float *restrict r0 = x + p * HW + 2 * oy * W, *restrict r1 = r0 + W;
@@ -147,6 +180,26 @@ void soma_pool_backward(const soma_pool_geom *g, float *restrict dx, const uint8
                 }
             }
     }
+}
+
+void soma_pool_backward_lists(const soma_pool_geom *g, int32_t *restrict n, int32_t *restrict ch,
+                              float *restrict v, int64_t S, const uint8_t *restrict arg,
+                              const float *restrict dy) {
+    const int64_t W = g->w, Ho = g->ho, Wo = g->wo;
+    int32_t at[256]; /* window index → offset in the image (no division per window) */
+    for (int64_t i = 0; i < g->kh * g->kw; i++) at[i] = (int32_t)((i / g->kw) * W + i % g->kw);
+    for (int64_t i = 0; i < g->h * W; i++) n[i] = 0;
+    for (int64_t c = 0; c < g->c; c++) /* channel-outer: each position's list comes out ascending */
+        for (int64_t oy = 0; oy < Ho; oy++) {
+            const uint8_t *restrict ar = arg + (c * Ho + oy) * Wo;
+            const float *restrict gr = dy + (c * Ho + oy) * Wo;
+            const int64_t q0 = oy * g->sh * W;
+            for (int64_t ox = 0; ox < Wo; ox++) {
+                const int64_t q = q0 + ox * g->sw + at[ar[ox]];
+                const int64_t j = q * S + n[q]++;
+                ch[j] = (int32_t)c, v[j] = gr[ox];
+            }
+        }
 }
 
 /* ---- the standalone pooling layer --------------------------------------------------------- */

@@ -22,6 +22,8 @@
  * transposed at the end); the weight gradient scatters the transposed output gradient back the
  * same way. At the 5–20 % densities of trained conv nets this is several times less work than
  * the GEMM and needs no lowering. The input gradient stays dense (every input needs one).
+ * 3×3 stride-1 convs take conv2d_sparse.c's event kernels instead (sums kept in registers
+ * across a position's or a channel's spikes rather than read and written per tap).
  *
  * Not here: bias (the integrator adds it per channel).
  */
@@ -347,6 +349,10 @@ static void conv_forward(const soma_synop *op, float *Y, const float *x, const s
                          const float *E, int64_t S, int64_t c0, int64_t nc, int64_t rows) {
     const soma_conv2d *c = (const soma_conv2d *)op;
     const int64_t F = op->fan_in, HWo = op->inner, M = op->in_dim;
+    if (sx && soma_conv3_ok(c)) {
+        soma_conv3_forward_events(c, Y, sx, E, S, c0, nc, rows);
+        return;
+    }
     if (sx) {
         forward_events(c, Y, sx, E, S, c0, nc, rows);
         return;
@@ -436,6 +442,10 @@ static void conv_backward_weight(const soma_synop *op, float *dE, const float *G
                                  int64_t rows) {
     const soma_conv2d *c = (const soma_conv2d *)op;
     const int64_t F = op->fan_in, HWo = op->inner, M = op->in_dim;
+    if (sx && soma_conv3_ok(c)) {
+        soma_conv3_weight_events(c, dE, G, sx, S, c0, nc, rows);
+        return;
+    }
     if (sx) {
         weight_events(c, dE, G, sx, S, c0, nc, rows);
         return;
@@ -482,7 +492,8 @@ int64_t soma_conv2d_work_floats(const soma_conv2d *op, int64_t S) {
                                            : op->base.fan_in * op->base.inner + SLACK + (op->stride == 1 ? plane + SLACK : 0);
     const int64_t events = (op->base.inner + op->base.fan_in) * S; /* accumulator + transposed weights */
     const int64_t tr = transposed_ok(op) ? transposed_floats(op, S) : 0; /* the input gradient */
-    const int64_t m = dense > events ? dense : events;
+    int64_t m = dense > events ? dense : events;
+    if (soma_conv3_ok(op) && soma_conv3_event_floats(op, S) > m) m = soma_conv3_event_floats(op, S);
     return m > tr ? m : tr;
 }
 

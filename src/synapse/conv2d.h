@@ -42,6 +42,36 @@ void soma_conv2d_bind(soma_conv2d *dst, const soma_conv2d *src, float *work);
 void soma_im2col(float *col, const float *x, const soma_conv2d *op);
 void soma_col2im_add(float *dx, const float *col, const soma_conv2d *op);
 
+/* Input gradient from a sparse output gradient (conv2d_sparse.c), for a conv whose output is
+ * max pooled: one image at a time, the gradient given position-major in a workspace of
+ * soma_conv2d_sparse_floats(op, S) floats. Stride 1 only (soma_conv2d_sparse_ok). */
+typedef struct soma_conv2d_gsparse {
+    int32_t *n;   /* (H_out·W_out) nonzero channels at each output position, filled by the caller */
+    int32_t *ch;  /* (H_out·W_out, S) those channels, ascending, at q·S + j */
+    float *v;     /* (H_out·W_out, S) their gradients */
+    int64_t S;    /* list capacity per position (the channels of E) */
+    float *Et;    /* the weights rearranged for the kernel (the workspace's start) */
+    int64_t nE;   /* channels of E */
+} soma_conv2d_gsparse;
+
+bool soma_conv2d_sparse_ok(const soma_conv2d *op);
+int64_t soma_conv2d_sparse_floats(const soma_conv2d *op, int64_t S);
+/* Lays out the workspace for E (S, fan_in) and rearranges the weights (once per call). */
+soma_conv2d_gsparse soma_conv2d_sparse_begin(const soma_conv2d *op, float *work, const float *E,
+                                             int64_t S);
+/* dx (C_in, H, W) of one image, overwritten, from the gradient in g's lists. */
+void soma_conv2d_backward_input_sparse(const soma_conv2d *op, float *dx, const soma_conv2d_gsparse *g);
+
+/* 3×3 stride-1 convs (pad ≤ 2, every conv of the reference nets) with spike-list input:
+ * the event-driven forward and weight gradient (conv2d_sparse.c), same contracts as the synop
+ * ops; they use the bound workspace (soma_conv2d_work_floats counts them). */
+bool soma_conv3_ok(const soma_conv2d *op);
+int64_t soma_conv3_event_floats(const soma_conv2d *op, int64_t S);
+void soma_conv3_forward_events(const soma_conv2d *op, float *Y, const soma_spikes *sx, const float *E,
+                               int64_t S, int64_t c0, int64_t nc, int64_t rows);
+void soma_conv3_weight_events(const soma_conv2d *op, float *dE, const float *G, const soma_spikes *sx,
+                              int64_t S, int64_t c0, int64_t nc, int64_t rows);
+
 /* Reference kernels (naive loops, double accumulation) the fast ones are tested against.
  * Same contracts as the synop ops: Y (rows, S·inner), E (S, fan_in), channels [c0, c0 + nc). */
 void soma_conv2d_forward_ref(const soma_conv2d *op, float *Y, const float *x, const float *E,
