@@ -92,7 +92,7 @@ TEST(conv_fast_matches_reference) {
         int32_t *idx = malloc(sizeof(int32_t) * (size_t)(rows * M));
         int64_t off[4];
         soma_spikes_build(idx, off, x, rows, M);
-        soma_spikes sx = {idx, off, rows, NULL, NULL};
+        soma_spikes sx = {.idx = idx, .off = off, .B = rows};
         memset(Y1, 0, sizeof(float) * (size_t)(rows * S * HWo));
         b.base.ops->forward(&b.base, Y1, NULL, &sx, E, S, c0, nc, rows);
         soma_conv2d_forward_ref(op, Y2, x, E, S, c0, nc, rows);

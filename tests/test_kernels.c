@@ -5,10 +5,16 @@
  * scalar formula the exporter uses (src/export/model.c), for every ablation. The dense
  * synapse's event kernels folded over time (synapse/dense_fold.c, both the AVX-512 tiles and
  * the portable kernel) bit for bit the per-row gather, and its per-sample weight gradient bit
- * for bit the sum-then-add formula, at input densities 0 %..100 %.
+ * for bit the sum-then-add formula, at input densities 0 %..100 %. The spike-list encoder
+ * (encode/encode.c, with and without its AVX-512 kernels) gives exactly soma_encode's spikes,
+ * and so do the dense rows it makes from its folds; its rate test is the float comparison, and
+ * its vector generator decides every draw as the scalar one does, even at the bound.
+ * soma_spikes_build's AVX-512 lists are the portable ones.
  */
 #include "test.h"
 
+#include "encode/encode.h"
+#include "encode/encode_fold.h"
 #include "integrate/integrate.h"
 #include "kernels/expf.h"
 #include "synapse/dense_fold.h"
@@ -152,9 +158,9 @@ TEST(test_dense_folded_bitwise) {
                         float *x = malloc(sizeof(float) * (size_t)(rows * M));
                         float *E = malloc(sizeof(float) * (size_t)(M * S));
                         float *G = malloc(sizeof(float) * (size_t)(rows * S));
-                        float *Y[3], *dE[2];
-                        for (int i = 0; i < 3; i++) Y[i] = malloc(sizeof(float) * (size_t)(rows * S));
-                        for (int i = 0; i < 2; i++) dE[i] = malloc(sizeof(float) * (size_t)(M * S));
+                        float *Y[5], *dE[3];
+                        for (int i = 0; i < 5; i++) Y[i] = malloc(sizeof(float) * (size_t)(rows * S));
+                        for (int i = 0; i < 3; i++) dE[i] = malloc(sizeof(float) * (size_t)(M * S));
                         int32_t *idx = malloc(sizeof(int32_t) * (size_t)(rows * M + 1)), *touched = malloc(sizeof(int32_t) * (size_t)M);
                         int64_t *off = malloc(sizeof(int64_t) * (size_t)(rows + 1));
                         uint64_t *mask = calloc((size_t)M, sizeof(uint64_t));
@@ -164,31 +170,193 @@ TEST(test_dense_folded_bitwise) {
                         E[3] = -0.0f, E[S + 1] = 1e-42f, E[M * S - 1] = -3e38f; /* −0, a subnormal, a huge one */
                         soma_spikes_build(idx, off, x, rows, M);
                         soma_synop *op = soma_dense_create(M);
-                        soma_spikes plain = {idx, off, B, NULL, NULL}, fold = {idx, off, B, mask, touched};
-                        for (int i = 0; i < 3; i++) memset(Y[i], 0x7f, sizeof(float) * (size_t)(rows * S)); /* untouched: NaN-free pattern */
+                        soma_spikes plain = {.idx = idx, .off = off, .B = B};
+                        soma_spikes fold = {.idx = idx, .off = off, .B = B, .mask = mask, .touched = touched};
+                        /* the same spikes folded over time, as the encoder hands them on */
+                        int32_t *fk = malloc(sizeof(int32_t) * (size_t)(B * M + 1));
+                        uint64_t *fm = malloc(sizeof(uint64_t) * (size_t)(B * M + 1));
+                        int64_t foff[8], nf = 0;
+                        for (int64_t b = 0; b < B; b++) {
+                            foff[b] = nf;
+                            for (int64_t k = 0; k < M; k++) {
+                                uint64_t m = 0;
+                                for (int64_t t = 0; t < T; t++) m |= (uint64_t)(x[(t * B + b) * M + k] != 0.0f) << t;
+                                if (m) fk[nf] = (int32_t)k, fm[nf++] = m;
+                            }
+                        }
+                        foff[B] = nf;
+                        soma_spikes folds = fold;
+                        folds.fk = fk, folds.fm = fm, folds.foff = foff;
+                        for (int i = 0; i < 5; i++) memset(Y[i], 0x7f, sizeof(float) * (size_t)(rows * S)); /* untouched: NaN-free pattern */
                         op->ops->forward(op, Y[0], x, &plain, E, S, c0, nc, rows); /* per-row gather */
+                        for (int i = 1; i < 5; i++) {
+                            soma_dense_fold_kernel = (i - 1) & 1;
+                            op->ops->forward(op, Y[i], x, i < 3 ? &fold : &folds, E, S, c0, nc, rows);
+                            bad += memcmp(Y[0], Y[i], sizeof(float) * (size_t)(rows * S)) != 0;
+                        }
                         soma_dense_fold_kernel = 0;
-                        op->ops->forward(op, Y[1], x, &fold, E, S, c0, nc, rows);
-                        soma_dense_fold_kernel = 1;
-                        op->ops->forward(op, Y[2], x, &fold, E, S, c0, nc, rows);
-                        soma_dense_fold_kernel = 0;
-                        bad += memcmp(Y[0], Y[1], sizeof(float) * (size_t)(rows * S)) != 0;
-                        bad += memcmp(Y[0], Y[2], sizeof(float) * (size_t)(rows * S)) != 0;
-                        for (int i = 0; i < 2; i++)
+                        for (int i = 0; i < 3; i++)
                             for (int64_t j = 0; j < M * S; j++) dE[i][j] = (float)(j % 7) * 0.25f;
                         if (T <= 64) {
                             op->ops->backward_weight(op, dE[0], G, x, &fold, S, c0, nc, rows);
+                            op->ops->backward_weight(op, dE[2], G, x, &folds, S, c0, nc, rows);
                             weight_grad_ref(dE[1], G, x, M, S, c0, nc, T, B);
                             bad += memcmp(dE[0], dE[1], sizeof(float) * (size_t)(M * S)) != 0;
+                            bad += memcmp(dE[2], dE[1], sizeof(float) * (size_t)(M * S)) != 0;
                         }
                         for (int64_t k = 0; k < M; k++) bad += mask[k] != 0; /* left zeroed */
                         runs++;
                         op->ops->free(op);
-                        free(x), free(E), free(G), free(idx), free(touched), free(off), free(mask);
-                        for (int i = 0; i < 3; i++) free(Y[i]);
-                        for (int i = 0; i < 2; i++) free(dE[i]);
+                        free(x), free(E), free(G), free(idx), free(touched), free(off), free(mask), free(fk), free(fm);
+                        for (int i = 0; i < 5; i++) free(Y[i]);
+                        for (int i = 0; i < 3; i++) free(dE[i]);
                     }
     CHECK(runs > 100);
+    CHECK(bad == 0);
+}
+
+/* The rate bound: h <= bound(p) exactly when soma_u01(h) < p, for p at and next to the 2⁻²⁴
+ * grid, subnormal, 1 and above, against draws at and next to it. */
+TEST(test_rate_bound) {
+    srand(5);
+    int bad = 0;
+    for (int i = 0; i < 200000; i++) {
+        const uint64_t U = (uint64_t)rand() % (1u << 24);
+        float p;
+        switch (i % 6) {
+        case 0: p = (float)U / 16777216.0f; break;
+        case 1: p = nextafterf((float)U / 16777216.0f, 1.0f); break;
+        case 2: p = nextafterf((float)U / 16777216.0f, 0.0f); break;
+        case 3: p = (float)rand() / (float)RAND_MAX; break;
+        case 4: p = i % 12 == 4 ? 1e-42f : 1.0f; break;
+        default: p = 1.0f + (float)rand() / (float)RAND_MAX; break;
+        }
+        if (!(p > 0.0f)) continue;
+        for (int d = -1; d <= 1; d++) {
+            const uint64_t u = (U + (uint64_t)d) & 0xffffff;
+            const uint64_t h = u << 40 | ((uint64_t)rand() << 20 ^ (uint64_t)rand()) % (1ULL << 40);
+            bad += (h <= soma_rate_bound(p)) != (soma_u01(h) < p);
+        }
+    }
+    CHECK(bad == 0);
+}
+
+/* The vector generator against soma_wymix on every lane and tail: bounds set just below and
+ * just above each draw's top 24 bits, so any difference in them shows. */
+TEST(test_rate_masks_avx512) {
+    if (!soma_encode_have_avx512()) return;
+    srand(6);
+    int bad = 0;
+    for (int n = 0; n <= 37; n++)
+        for (int above = 0; above < 2; above++) {
+            uint64_t st[3], fm[40], want[40];
+            for (int t = 0; t < 3; t++) st[t] = (uint64_t)rand() << 42 ^ (uint64_t)rand() << 21 ^ (uint64_t)rand();
+            for (int i = 0; i < n; i++) {
+                const uint64_t U = soma_wymix(st[0] + (uint64_t)(i + 1) * RATE_INC) >> 40;
+                fm[i] = ((U + (uint64_t)above) << 40) - 1; /* passes exactly when above */
+                want[i] = (uint64_t)above;
+                for (int t = 1; t < 3; t++)
+                    want[i] |= (uint64_t)(soma_wymix(st[t] + (uint64_t)(i + 1) * RATE_INC) <= fm[i]) << t;
+            }
+            fm[n] = 12345;
+            soma_rate_masks_avx512(fm, n, st, 3);
+            for (int i = 0; i < n; i++) bad += fm[i] != want[i];
+            bad += fm[n] != 12345; /* nothing written past n */
+        }
+    CHECK(bad == 0);
+}
+
+/* soma_encode_spikes (AVX-512 and portable) against soma_encode: the lists, and the folds are
+ * the lists' spikes, at all densities, odd widths and T up to 64 (and past: lists only). */
+TEST(test_encode_spikes_bitwise) {
+    const int Ts[] = {1, 2, 5, 20, 33, 64, 65};
+    const int64_t Ms[] = {1, 15, 16, 17, 37, 784}, Bs[] = {1, 3};
+    const float dens[] = {0.0f, 0.1f, 0.5f, 1.0f};
+    srand(7);
+    int bad = 0, runs = 0;
+    for (int e = 0; e < 2; e++)
+        for (int ti = 0; ti < 7; ti++)
+            for (int mi = 0; mi < 6; mi++)
+                for (int bi = 0; bi < 2; bi++)
+                    for (int di = 0; di < 4; di++) {
+                        const soma_encoder enc = e ? SOMA_ENCODE_LATENCY : SOMA_ENCODE_RATE;
+                        const int T = Ts[ti];
+                        const int64_t M = Ms[mi], B = Bs[bi], rows = (int64_t)T * B;
+                        float *x = malloc(sizeof(float) * (size_t)(B * M));
+                        float *want = malloc(sizeof(float) * (size_t)(rows * M)), *got = malloc(sizeof(float) * (size_t)(rows * M));
+                        int32_t *idx = malloc(sizeof(int32_t) * (size_t)(rows * M + 1)), *fk = malloc(sizeof(int32_t) * (size_t)(B * M));
+                        uint64_t *fm = malloc(sizeof(uint64_t) * (size_t)(B * M));
+                        int64_t *off = malloc(sizeof(int64_t) * (size_t)(rows + 1)), foff[4];
+                        const int64_t uid[3] = {11, 5, 123456789};
+                        for (int64_t i = 0; i < B * M; i++) {
+                            const float r = (float)rand() / (float)RAND_MAX;
+                            x[i] = (float)rand() / (float)RAND_MAX < dens[di] ? r : 0.0f;
+                        }
+                        if (B * M > 8) /* NaN: soma_encode's latency code spikes on it, the lists skip it */
+                            x[1] = 1.0f, x[3] = 1e-42f, x[5] = -0.5f, x[6] = e ? 0.25f : NAN, x[7] = 3.0f, x[8] = INFINITY;
+                        soma_encode(enc, want, x, uid, T, B, M, 99);
+                        for (int k = 0; k < 2; k++) {
+                            soma_encode_kernel = k;
+                            const int64_t n = soma_encode_spikes(enc, idx, off, x, uid, T, B, M, 99, fk, fm, foff);
+                            soma_spikes_densify(got, idx, off, rows, M);
+                            bad += memcmp(want, got, sizeof(float) * (size_t)(rows * M)) != 0;
+                            bad += n != off[rows];
+                            if (T > 64) continue;
+                            int64_t nf = 0; /* the folds: ascending, nonzero, exactly the spikes */
+                            for (int64_t b = 0; b < B; b++)
+                                for (int64_t j = foff[b]; j < foff[b + 1]; j++) {
+                                    bad += fm[j] == 0 || (j > foff[b] && fk[j] <= fk[j - 1]);
+                                    for (int t = 0; t < T; t++)
+                                        bad += (int)((fm[j] >> t) & 1) != (want[((int64_t)t * B + b) * M + fk[j]] != 0.0f);
+                                    nf += __builtin_popcountll(fm[j]);
+                                }
+                            bad += nf != n;
+                            /* the dense rows straight from the folds */
+                            uint64_t *dm = calloc((size_t)M, sizeof *dm);
+                            bad += soma_encode_folds(enc, x, uid, T, B, M, 99, fk, fm, foff) != n;
+                            memset(got, 0x7f, sizeof(float) * (size_t)(rows * M));
+                            soma_folds_densify(got, fk, fm, foff, T, B, M, dm);
+                            bad += memcmp(want, got, sizeof(float) * (size_t)(rows * M)) != 0;
+                            for (int64_t i = 0; i < M; i++) bad += dm[i] != 0; /* left zeroed */
+                            free(dm);
+                        }
+                        soma_encode_kernel = 0;
+                        runs++;
+                        free(x), free(want), free(got), free(idx), free(fk), free(fm), free(off);
+                    }
+    CHECK(runs > 300);
+    CHECK(bad == 0);
+}
+
+/* soma_spikes_build (AVX-512 and portable) against the naive lists: every width to 70 (tails),
+ * densities 0..100 %, NaN counted, −0 not. */
+TEST(test_spikes_build_bitwise) {
+    srand(8);
+    int bad = 0;
+    for (int64_t M = 1; M <= 70; M++)
+        for (int di = 0; di <= 4; di++) {
+            const int64_t rows = 3;
+            float x[3 * 70];
+            int32_t idx[2][3 * 70 + 1], want[3 * 70];
+            int64_t off[2][4], woff[4], n = 0;
+            for (int64_t i = 0; i < rows * M; i++) {
+                const int r = rand() % 4;
+                x[i] = (float)rand() / (float)RAND_MAX < 0.25f * (float)di ? (r == 0 ? NAN : r == 1 ? -2.5f : 1.0f)
+                                                                            : (r == 0 ? -0.0f : 0.0f);
+            }
+            for (int64_t r = 0; r < rows; r++) {
+                woff[r] = n;
+                for (int64_t k = 0; k < M; k++)
+                    if (x[r * M + k] != 0.0f) want[n++] = (int32_t)k;
+            }
+            woff[rows] = n;
+            for (int k = 0; k < 2; k++) {
+                soma_spikes_build_kernel = k;
+                bad += soma_spikes_build(idx[k], off[k], x, rows, M) != n;
+                bad += memcmp(off[k], woff, sizeof woff) != 0 || memcmp(idx[k], want, sizeof(int32_t) * (size_t)n) != 0;
+            }
+            soma_spikes_build_kernel = 0;
+        }
     CHECK(bad == 0);
 }
 
@@ -196,5 +364,9 @@ int main(void) {
     RUN(test_expf_accuracy);
     RUN(test_shunting_forward_is_combine);
     RUN(test_dense_folded_bitwise);
+    RUN(test_spikes_build_bitwise);
+    RUN(test_rate_bound);
+    RUN(test_rate_masks_avx512);
+    RUN(test_encode_spikes_bitwise);
     return test_report("test_kernels");
 }

@@ -78,9 +78,10 @@ TEST(rate_encoder) {
             CHECK(out[(t * B + 1) * M + j] == out2[(t * B + 0) * M + j]);
         }
     /* the spike-list encoder gives exactly the same spikes */
-    static int32_t idx[T * B * M], nz[B * M];
-    static int64_t off[T * B + 1], nzo[B + 1];
-    soma_encode_spikes(SOMA_ENCODE_RATE, idx, off, x, uid, T, B, M, 42, nz, nzo);
+    static int32_t idx[T * B * M], fk[B * M];
+    static uint64_t fm[B * M];
+    static int64_t off[T * B + 1], foff[B + 1];
+    soma_encode_spikes(SOMA_ENCODE_RATE, idx, off, x, uid, T, B, M, 42, fk, fm, foff);
     soma_spikes_densify(out2, idx, off, T * B, M);
     CHECK(memcmp(out, out2, sizeof out) == 0);
 }
@@ -95,10 +96,11 @@ TEST(latency_encoder) {
     const int want[M] = {-1, 6, 0, 4};
     for (int j = 0; j < M; j++)
         for (int t = 0; t < T; t++) CHECK(out[t * M + j] == (t == want[j] ? 1.0f : 0.0f));
-    int32_t idx[T * M], nz[M];
-    int64_t off[T + 1], nzo[2];
+    int32_t idx[T * M], fk[M];
+    uint64_t fm[M];
+    int64_t off[T + 1], foff[2];
     float out2[T * M];
-    soma_encode_spikes(SOMA_ENCODE_LATENCY, idx, off, x, uid, T, B, M, 1, nz, nzo);
+    soma_encode_spikes(SOMA_ENCODE_LATENCY, idx, off, x, uid, T, B, M, 1, fk, fm, foff);
     soma_spikes_densify(out2, idx, off, T, M);
     CHECK(memcmp(out, out2, sizeof out) == 0);
 }

@@ -187,7 +187,7 @@ static float *region(const soma_cunit *u, const soma_cunit_io *io, int64_t t) {
 
 /* The input's spike lists in the tape: off (rows + 1) int64 at the tape's start, idx after. */
 static soma_spikes lists_of(const soma_cunit_io *io, int64_t B) {
-    soma_spikes sx = {(const int32_t *)(io->tape + 2 * io->rows_alloc + 2), (const int64_t *)io->tape, B, NULL, NULL};
+    soma_spikes sx = {.idx = (const int32_t *)(io->tape + 2 * io->rows_alloc + 2), .off = (const int64_t *)io->tape, .B = B};
     return sx;
 }
 

@@ -44,6 +44,7 @@ static inline const soma_spikes *soma_dense_input_path(const soma_lctx *c, soma_
     *tv->flag = 0.0f;
     if (c->sx_in) {
         sx->idx = c->sx_in->idx, sx->off = c->sx_in->off;
+        sx->fk = c->sx_in->fk, sx->fm = c->sx_in->fm, sx->foff = c->sx_in->foff;
         psx = sx, *tv->flag = 1.0f; /* the producer chose the event-driven path */
         nnz = sx->off[rows];
     } else if (c->in_binary && c->sparse_max_density > 0) {

@@ -241,8 +241,10 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     pl->xin = o, o += ALIGN16(rows * net->in_dim);
     pl->in_idx = o, o += ALIGN16(rows * net->in_dim);   /* int32 spike lists of the input */
     pl->in_off = o, o += ALIGN16(2 * (rows + 1));        /* int64 row offsets */
-    pl->enc_nz = o, o += ALIGN16(Bc * net->in_dim);      /* encoder scratch */
+    pl->enc_fk = o, o += ALIGN16(Bc * net->in_dim);      /* the input folded over time */
+    pl->enc_fm = o, o += ALIGN16(2 * Bc * net->in_dim);  /* (uint64 step masks) */
     pl->enc_off = o, o += ALIGN16(2 * (Bc + 1));
+    pl->enc_dm = o, o += ALIGN16(2 * net->in_dim);       /* uint64, zero: soma_folds_densify */
     for (int i = 0; i < net->nl; i++) {
         const soma_layer *l = net->layers[i];
         pl->act[i] = o, o += ALIGN16(rows * l->out_dim);
@@ -331,16 +333,29 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     bool binary = enc_binary(net->cfg.encoder);
     /* Binary encoders write spike lists; the dense rows are only materialised when the first
      * layer will take the dense path (too many spikes, or a layer without an event path). */
-    soma_spikes sx0 = {(int32_t *)(buf + pl->in_idx), (int64_t *)(buf + pl->in_off), B, NULL, NULL};
+    soma_spikes sx0 = {.idx = (int32_t *)(buf + pl->in_idx), .off = (int64_t *)(buf + pl->in_off), .B = B};
     bool sparse0 = false;
     if (binary) {
-        int64_t nnz = soma_encode_spikes(net->cfg.encoder, (int32_t *)sx0.idx, (int64_t *)sx0.off, x, uid, T, B,
-                                         net->in_dim, seed, (int32_t *)(buf + pl->enc_nz),
-                                         (int64_t *)(buf + pl->enc_off));
+        int32_t *fk = (int32_t *)(buf + pl->enc_fk);
+        uint64_t *fm = (uint64_t *)(buf + pl->enc_fm);
+        int64_t *foff = (int64_t *)(buf + pl->enc_off);
+        int32_t *idx = (int32_t *)sx0.idx;
+        int64_t *off = (int64_t *)sx0.off;
+        const bool folds = T <= 64; /* each sample's spikes folded over time first */
+        int64_t nnz = folds ? soma_encode_folds(net->cfg.encoder, x, uid, T, B, net->in_dim, seed, fk, fm, foff)
+                            : soma_encode_spikes(net->cfg.encoder, idx, off, x, uid, T, B, net->in_dim, seed, fk, fm, foff);
         /* an input gradient needs the dense spikes in backward (the bilinear term's ∂/∂x uses x) */
         sparse0 = net->layers[0]->takes_spikes && net->cfg.sparse_max_density > 0 && !net->input_grad &&
                   (double)nnz <= net->cfg.sparse_max_density * (double)rows * (double)net->in_dim;
-        if (!sparse0) soma_spikes_densify(xin, sx0.idx, sx0.off, rows, net->in_dim);
+        if (folds && sparse0) {
+            soma_folds_lists(idx, off, fk, fm, foff, T, B);
+            sx0.fk = fk, sx0.fm = fm, sx0.foff = foff;
+        } else if (folds) { /* no lists: the dense rows straight from the folds */
+            soma_folds_densify(xin, fk, fm, foff, T, B, net->in_dim, (uint64_t *)(buf + pl->enc_dm));
+            off[rows] = nnz; /* the input's spike count stays readable (soma_net_inspect) */
+        } else if (!sparse0) {
+            soma_spikes_densify(xin, idx, off, rows, net->in_dim);
+        }
     } else if (net->cfg.encoder == SOMA_ENCODE_FRAMES) { /* x (B, T, M) -> xin (T, B, M) */
         const int64_t M = net->in_dim;
         for (int t = 0; t < T; t++)
@@ -392,7 +407,10 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);
     if (!train) return;
     float *gws = ch->gws;
-    memset(gws, 0, (size_t)net->n_gws * sizeof *gws);
+    /* Chunk 0's workspace is the batch's sum (still read by finish after the last batch); every
+     * other one was zeroed by the ordered add that consumed it (see run_batch), or is fresh
+     * from calloc. Zeroing it here instead touched it cold: 4 % of a LIF training step. */
+    if (ci == 0) memset(gws, 0, (size_t)net->n_gws * sizeof *gws);
     int cur = 0;
     for (int i = net->nl - 1; i >= 0; i--) {
         soma_layer *l = net->layers[i];
@@ -422,9 +440,12 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     }
 }
 
-/* y[0:n] += x[0:n] (vectorised). */
-SOMA_HOT static void vec_add(float *restrict y, const float *restrict x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+/* y[0:n] += x[0:n], then x[0:n] = 0 while it is in cache (vectorised). */
+SOMA_HOT static void vec_add_clear(float *restrict y, float *restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        y[i] += x[i];
+        x[i] = 0.0f;
+    }
 }
 
 static void merge_stats(soma_net *net, int nch, soma_batch_stats *st) {
@@ -474,7 +495,8 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
      * Each chunk's workspace is added into chunk 0's as soon as the chunks before it are in
      * (ordered): every element is summed in chunk order, deterministic for any thread count,
      * while the chunk's workspace is still in cache; summing all of them after the batch
-     * streamed nch cold workspaces from memory. */
+     * streamed nch cold workspaces from memory. The add leaves the chunk's workspace zeroed
+     * for its next batch. */
     float *g0 = net->chunks[0].gws;
     const int64_t G = net->n_gws;
 #pragma omp parallel for schedule(dynamic, 1) ordered num_threads(nw)
@@ -484,7 +506,7 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
         run_chunk(net, ci, x + b0 * M, y ? y + b0 : NULL, uid + b0, nb, seed, train, gs,
                   logits ? logits + b0 * C : NULL);
 #pragma omp ordered
-        if (train && ci > 0) vec_add(g0, net->chunks[ci].gws, G);
+        if (train && ci > 0) vec_add_clear(g0, net->chunks[ci].gws, G);
     }
     merge_stats(net, nch, stats);
     if (!train) return SOMA_OK;

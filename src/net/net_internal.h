@@ -58,7 +58,7 @@ typedef struct soma_net_tensor {
 
 /* Offsets (floats) of a work buffer's regions: everything one chunk needs while it runs. */
 typedef struct soma_chunk_plan {
-    int64_t xin, in_idx, in_off, enc_nz, enc_off, act[SOMA_MAX_LAYERS], tape[SOMA_MAX_LAYERS], grad[2], scratch, logits,
+    int64_t xin, in_idx, in_off, enc_fk, enc_fm, enc_off, enc_dm, act[SOMA_MAX_LAYERS], tape[SOMA_MAX_LAYERS], grad[2], scratch, logits,
             tiebreak;
 } soma_chunk_plan;
 

@@ -76,13 +76,20 @@ SOMA_HOT static void folded_portable(float *Y, const soma_spikes *sx, const floa
         for (int64_t t = 0; t < T; t++)
             for (int64_t c = 0; c < nf; c += 16) st16(y + t * ts + c, (v16){0});
         if (tail) memset(tb, 0, (size_t)(16 * T) * sizeof *tb);
-        soma_sample_masks(sx, T, b, M, mask, seen);
-        for (int64_t wd = 0; wd < nw; wd++) {
-            for (uint32_t sw = seen[wd]; sw; sw &= sw - 1) {
-                const int64_t k = 32 * wd + __builtin_ctz(sw);
-                const float *e = E + k * S + c0;
-                fold_row(y, ts, e, nv, mask[k], tail ? tb : NULL, e + nc - 16);
-                mask[k] = 0;
+        if (sx->fk) { /* the producer's folds */
+            for (int64_t j = sx->foff[b]; j < sx->foff[b + 1]; j++) {
+                const float *e = E + (int64_t)sx->fk[j] * S + c0;
+                fold_row(y, ts, e, nv, sx->fm[j], tail ? tb : NULL, e + nc - 16);
+            }
+        } else {
+            soma_sample_masks(sx, T, b, M, mask, seen);
+            for (int64_t wd = 0; wd < nw; wd++) {
+                for (uint32_t sw = seen[wd]; sw; sw &= sw - 1) {
+                    const int64_t k = 32 * wd + __builtin_ctz(sw);
+                    const float *e = E + k * S + c0;
+                    fold_row(y, ts, e, nv, mask[k], tail ? tb : NULL, e + nc - 16);
+                    mask[k] = 0;
+                }
             }
         }
         if (tail) /* only the tail block's lanes past the full blocks are new */
@@ -144,24 +151,37 @@ AVX512 static void folded_tiles(float *Y, const soma_spikes *sx, const float *E,
     int32_t *lst = sx->touched; /* the tile's list, once seen is consumed */
     const int64_t nw = (M + 31) / 32;
     for (int64_t b = 0; b < B; b++) {
-        soma_sample_masks(sx, T, b, M, mask, seen);
-        /* The sample's active inputs, ascending, packed k << 32 | mask into mask[0:na) (in place:
-         * entry na is written only after every input up to k >= na has been read). */
         int64_t na = 0;
-        for (int64_t wd = 0; wd < nw; wd++)
-            for (uint32_t sw = seen[wd]; sw; sw &= sw - 1) {
-                const int64_t k = 32 * wd + __builtin_ctz(sw);
-                const uint64_t m = mask[k];
-                mask[k] = 0;
-                mask[na++] = (uint64_t)k << 32 | m;
-            }
+        if (!sx->fk) {
+            soma_sample_masks(sx, T, b, M, mask, seen);
+            /* The sample's active inputs, ascending, packed k << 32 | mask into mask[0:na) (in
+             * place: entry na is written only after every input up to k >= na has been read). */
+            for (int64_t wd = 0; wd < nw; wd++)
+                for (uint32_t sw = seen[wd]; sw; sw &= sw - 1) {
+                    const int64_t k = 32 * wd + __builtin_ctz(sw);
+                    const uint64_t m = mask[k];
+                    mask[k] = 0;
+                    mask[na++] = (uint64_t)k << 32 | m;
+                }
+        }
+        /* or the producer's folds, the same inputs and masks */
+        const int32_t *fk = sx->fk ? sx->fk + sx->foff[b] : NULL;
+        const uint64_t *fm = sx->fk ? sx->fm + sx->foff[b] : NULL;
+        if (sx->fk) na = sx->foff[b + 1] - sx->foff[b];
         for (int64_t t0 = 0; t0 < T; t0 += TILE_T) {
             int64_t n = 0; /* the inputs that spiked in this tile (branch-free compaction) */
-            for (int64_t i = 0; i < na; i++) {
-                const uint32_t bits = (uint32_t)(mask[i] >> t0) & ((1u << TILE_T) - 1);
-                lst[n] = (int32_t)((uint32_t)(mask[i] >> 32) << 6 | bits);
-                n += bits != 0;
-            }
+            if (fk)
+                for (int64_t i = 0; i < na; i++) {
+                    const uint32_t bits = (uint32_t)(fm[i] >> t0) & ((1u << TILE_T) - 1);
+                    lst[n] = (int32_t)((uint32_t)fk[i] << 6 | bits);
+                    n += bits != 0;
+                }
+            else
+                for (int64_t i = 0; i < na; i++) {
+                    const uint32_t bits = (uint32_t)(mask[i] >> t0) & ((1u << TILE_T) - 1);
+                    lst[n] = (int32_t)((uint32_t)(mask[i] >> 32) << 6 | bits);
+                    n += bits != 0;
+                }
             const int nt = T - t0 < TILE_T ? (int)(T - t0) : TILE_T;
             float *y = Y + (t0 * B + b) * S + c0;
             for (int64_t c = 0; c < nc; c += 64) {
@@ -177,7 +197,7 @@ AVX512 static void folded_tiles(float *Y, const soma_spikes *sx, const float *E,
                 }
             }
         }
-        memset(mask, 0, (size_t)na * sizeof *mask);
+        if (!fk) memset(mask, 0, (size_t)na * sizeof *mask);
     }
 }
 

@@ -33,6 +33,12 @@ typedef struct soma_spikes {
     int64_t B;          /* rows are (T, B) time-major: row t·B + b */
     uint64_t *mask;     /* (in_dim) zeroed scratch for the per-sample weight gradient, or NULL */
     int32_t *touched;   /* (in_dim) scratch */
+    /* Optionally the same spikes folded over time (T <= 64; the encoder makes them): sample b's
+     * inputs that spiked at all, ascending, input fk[j] at the steps t of the bits of fm[j],
+     * j in [foff[b], foff[b + 1]). NULL when only the lists exist. */
+    const int32_t *fk;
+    const uint64_t *fm;
+    const int64_t *foff;
 } soma_spikes;
 
 typedef struct soma_synop soma_synop;
@@ -80,6 +86,8 @@ void soma_dense_backward_weight_ref(float *dE, const float *G, const float *x, i
 /* Builds the per-row lists of nonzero inputs of x (rows, M) into idx (capacity rows·M) and
  * off (rows + 1). Returns the number of nonzeros. */
 int64_t soma_spikes_build(int32_t *idx, int64_t *off, const float *x, int64_t rows, int64_t M);
+/* Which soma_spikes_build kernel runs: 0 picks by the CPU, 1 forces the portable one (tests). */
+extern int soma_spikes_build_kernel;
 /* The number of nonzeros of x[0:n]: whether the lists are worth building (vectorised). */
 int64_t soma_count_nonzero(const float *x, int64_t n);
 /* Σ x[0:n] in double (a layer's spike count); binary x (0/1) is counted, exactly the same sum. */
