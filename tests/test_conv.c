@@ -161,6 +161,99 @@ TEST(conv_sparse_input_grad) {
     }
 }
 
+/* The event-driven 3×3 conv fused with bias and 2×2 max pooling against the separate stages
+ * (event conv, + bias, pooling; pool backward, the integrator's bias sum, event weight
+ * gradient): bit for bit, with ties in the windows, odd sizes, every padding, >32 channels. */
+TEST(conv3_pool2_fused_bitwise) {
+    /* cin, h, w, pad, S */
+    static const int shapes[][5] = {
+        {3, 8, 8, 1, 5}, {2, 7, 9, 0, 33}, {1, 6, 5, 2, 4}, {40, 5, 6, 1, 36}, {32, 14, 14, 1, 32},
+    };
+    soma_rng rng;
+    soma_rng_seed(&rng, 29);
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int *s = shapes[si];
+        soma_conv2d *op = soma_conv2d_create(s[0], s[1], s[2], 3, 1, s[3]);
+        CHECK(op != NULL && soma_conv3_pool2_ok(op));
+        if (!op) continue;
+        const int64_t rows = 4, M = op->base.in_dim, F = op->base.fan_in, HWo = op->base.inner, S = s[4];
+        soma_pool_geom pg;
+        CHECK(soma_pool_geom_init(&pg, SOMA_POOL_MAX, S, op->ho, op->wo, 2, 2, 2, 2, NULL) == SOMA_OK);
+        const int64_t Pin = S * HWo, Pout = S * pg.ho * pg.wo;
+        float *x = malloc(sizeof(float) * (size_t)(rows * M)), *E = malloc(sizeof(float) * (size_t)(S * F));
+        float *b = malloc(sizeof(float) * (size_t)S), *Y = malloc(sizeof(float) * (size_t)(rows * Pin));
+        float *G = malloc(sizeof(float) * (size_t)(rows * Pin)), *gp = malloc(sizeof(float) * (size_t)(rows * Pout));
+        float *y1 = malloc(sizeof(float) * (size_t)(rows * Pout)), *y2 = malloc(sizeof(float) * (size_t)(rows * Pout));
+        uint8_t *a1 = malloc((size_t)(rows * Pout)), *a2 = malloc((size_t)(rows * Pout));
+        float *w1 = calloc((size_t)(S * F), sizeof(float)), *w2 = calloc((size_t)(S * F), sizeof(float));
+        float *db1 = calloc((size_t)S, sizeof(float)), *db2 = calloc((size_t)S, sizeof(float));
+        float *work = malloc(sizeof(float) * (size_t)soma_conv2d_work_floats(op, S));
+        int32_t *idx = malloc(sizeof(int32_t) * (size_t)(rows * M));
+        int64_t off[5];
+        /* small integer weights: equal sums (ties in the windows) are common */
+        for (int64_t i = 0; i < S * F; i++) E[i] = (float)((int)(soma_rng_uniform(&rng) * 5) - 2);
+        for (int64_t i = 0; i < S; i++) b[i] = soma_rng_normal(&rng);
+        for (int64_t i = 0; i < rows * M; i++) x[i] = soma_rng_uniform(&rng) < 0.2f ? 1.0f : 0.0f;
+        for (int64_t i = 0; i < M; i++) x[2 * M + i] = 0.0f; /* a row without spikes */
+        for (int64_t i = 0; i < rows * Pout; i++) gp[i] = soma_rng_normal(&rng);
+        soma_spikes_build(idx, off, x, rows, M);
+        soma_spikes sx = {.idx = idx, .off = off, .B = rows};
+        soma_conv2d bo;
+        soma_conv2d_bind(&bo, op, work);
+        /* separate stages */
+        soma_conv3_forward_events(&bo, Y, &sx, E, S, 0, S, rows);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < S; c++)
+                for (int64_t q = 0; q < HWo; q++) Y[(r * S + c) * HWo + q] += b[c];
+        soma_pool_forward(&pg, y2, a2, Y, rows);
+        soma_pool_backward(&pg, G, a2, gp, rows);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < S; c++) {
+                float lane[16] = {0}, acc = 0;
+                for (int64_t q = 0; q < HWo; q++) lane[q & 15] += G[(r * S + c) * HWo + q];
+                for (int k = 0; k < 16; k++) acc += lane[k];
+                db2[c] += acc;
+            }
+        soma_conv3_weight_events(&bo, w2, G, &sx, S, 0, S, rows);
+        /* fused */
+        soma_conv3_pool2_forward(&bo, y1, a1, &sx, E, b, S, rows);
+        soma_conv3_pool2_backward(&bo, w1, db1, gp, a1, &sx, S, rows);
+        CHECK(memcmp(y1, y2, sizeof(float) * (size_t)(rows * Pout)) == 0);
+        CHECK(memcmp(a1, a2, (size_t)(rows * Pout)) == 0);
+        CHECK(memcmp(w1, w2, sizeof(float) * (size_t)(S * F)) == 0);
+        CHECK(memcmp(db1, db2, sizeof(float) * (size_t)S) == 0);
+        free(x), free(E), free(b), free(Y), free(G), free(gp), free(y1), free(y2), free(a1), free(a2);
+        free(w1), free(w2), free(db1), free(db2), free(work), free(idx);
+        op->base.ops->free(&op->base);
+    }
+}
+
+/* The spike-list builder's AVX-512 kernel gives the portable one's lists at the conv layers'
+ * widths (NaN counts, −0 does not). */
+TEST(spikes_build_kernels_match) {
+    static const int64_t dims[] = {1, 15, 16, 17, 100, 6272};
+    soma_rng rng;
+    soma_rng_seed(&rng, 31);
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (int dens = 0; dens < 4; dens++) {
+            const int64_t M = dims[di], rows = 3;
+            const float p = (float[]){0.0f, 0.06f, 0.5f, 1.0f}[dens];
+            float *x = malloc(sizeof(float) * (size_t)(rows * M));
+            int32_t *i1 = malloc(sizeof(int32_t) * (size_t)(rows * M)), *i2 = malloc(sizeof(int32_t) * (size_t)(rows * M));
+            int64_t o1[4], o2[4];
+            for (int64_t i = 0; i < rows * M; i++) x[i] = soma_rng_uniform(&rng) < p ? 1.0f : 0.0f;
+            if (M > 3) x[1] = -0.0f, x[2] = NAN, x[M + 3] = 0.5f;
+            soma_spikes_build_kernel = 0;
+            int64_t n1 = soma_spikes_build(i1, o1, x, rows, M);
+            soma_spikes_build_kernel = 1;
+            int64_t n2 = soma_spikes_build(i2, o2, x, rows, M);
+            soma_spikes_build_kernel = 0;
+            CHECK(n1 == n2 && memcmp(o1, o2, sizeof o1) == 0);
+            CHECK(n1 == n2 && memcmp(i1, i2, sizeof(int32_t) * (size_t)n2) == 0);
+            free(x), free(i1), free(i2);
+        }
+}
+
 TEST(pool_kernels) {
     /* one 4x4 plane: max and average 2x2 */
     const float x[16] = {1, 2, 0, 0, 3, 4, 0, 5, -1, -2, 7, 7, -3, -4, 7, 6};
@@ -262,6 +355,12 @@ TEST(gradcheck_pooling) {
     GC("1x6x6-2C3-AP2-3", c, "standalone avg pool");
     GC("1x6x6-2C3-P2-GAP-3", c, "global average pool");
     GC("1x6x6-2C3-P2-6-V2", c, "voting");
+    /* rate-coded spikes into a conv with 2x2 max pooling: the fused event-driven kernels */
+    c.encoder = SOMA_ENCODE_RATE;
+    c.sparse_max_density = 1.0f;
+    GC("1x6x6-2C3-P2-3", c, "event-driven conv + bias + max pool fused");
+    GC("2x7x7-3C3p0-P2-3", c, "fused, odd size, no padding");
+    c = smooth_cfg();
     c.integrate.mode = SOMA_INTEGRATE_SHUNTING;
     GC("1x6x6-2C3-P2-3", c, "shunting + max pool");
 }
@@ -351,9 +450,11 @@ TEST(event_driven_matches_dense) {
             for (int i = 0; i < B * M; i++) x[i] = soma_rng_uniform(&r) < densities[di] ? soma_rng_uniform(&r) + 0.2f : 0.0f;
             for (int i = 0; i < B; i++) y[i] = i % 3, uid[i] = i;
             c.sparse_max_density = 0.0f;
-            CHECK(soma_net_create(&a, "2x6x6-4C3-P2-4C3-3", &c, 5, NULL) == SOMA_OK);
+            /* odd densities: the second conv pools too (its fused event kernels) */
+            const char *spec = di % 2 ? "2x6x6-4C3-P2-4C3-P2-3" : "2x6x6-4C3-P2-4C3-3";
+            CHECK(soma_net_create(&a, spec, &c, 5, NULL) == SOMA_OK);
             c.sparse_max_density = 1.0f;
-            CHECK(soma_net_create(&b, "2x6x6-4C3-P2-4C3-3", &c, 5, NULL) == SOMA_OK);
+            CHECK(soma_net_create(&b, spec, &c, 5, NULL) == SOMA_OK);
             if (!a || !b) {
                 soma_net_free(a), soma_net_free(b);
                 continue;
@@ -547,6 +648,8 @@ int main(void) {
     soma_set_threads(1);
     RUN_T(conv_fast_matches_reference);
     RUN_T(conv_sparse_input_grad);
+    RUN_T(conv3_pool2_fused_bitwise);
+    RUN_T(spikes_build_kernels_match);
     RUN_T(pool_kernels);
     RUN_T(notation);
     RUN_T(gradcheck_conv_modes);

@@ -123,6 +123,8 @@ typedef struct soma_cunit {
     bool sparse_dx;           /* the input gradient from the max pool's sparse gradient
                                  (soma_conv2d_backward_input_sparse); its workspace follows
                                  the conv's in the fixed scratch */
+    bool pool_fused;          /* on the event path, conv + bias + the first stage's 2×2 max
+                                 pooling in one kernel (soma_conv3_pool2_forward/_backward) */
 } soma_cunit;
 
 /* Sets up a unit for images (cin, h, w). Parameters come first in the owner's slice

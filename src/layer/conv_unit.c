@@ -20,7 +20,10 @@
  * A linear conv whose current is max pooled first gets its input gradient from the pooled
  * gradient directly: the gradient at the conv output is nonzero only at each window's maximum,
  * so the pool's backward hands position-major lists to the sparse kernel
- * (soma_conv2d_backward_input_sparse) instead of the transposed-conv GEMM.
+ * (soma_conv2d_backward_input_sparse) instead of the transposed-conv GEMM. On the event path
+ * a 3×3 conv also takes its bias and that 2×2 pooling inside the event kernel
+ * (soma_conv3_pool2_forward/_backward, bit for bit the separate stages): the unpooled current
+ * and its dense gradient are never formed.
  *
  * Not here: neurons, and anything that differs between train and eval other than BN's
  * statistics.
@@ -105,6 +108,10 @@ int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t
     u->sparse_dx = ip->mode == SOMA_INTEGRATE_LINEAR && u->nstage > 0 &&
                    u->st[0].d.kind == SOMA_STAGE_MAXPOOL && soma_conv2d_sparse_ok(u->op);
     if (u->sparse_dx) u->scratch_fixed += soma_conv2d_sparse_floats(u->op, u->it.N);
+    /* A 3×3 conv with spike input whose current is max pooled 2×2 pools its position-major
+     * sums directly: only the pooled quarter is transposed, backward needs no dense gradient. */
+    const soma_stage_desc *s0 = u->nstage > 0 ? &u->st[0].d : NULL;
+    u->pool_fused = u->sparse_dx && s0->kind == SOMA_STAGE_MAXPOOL && s0->k == 2 && soma_conv3_pool2_ok(u->op);
     return SOMA_OK;
 }
 
@@ -217,8 +224,17 @@ int64_t soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *
         }
     }
     if (events_used) *events_used = psx != NULL;
-    soma_integrator_forward(&bu.it, src, Y, x, psx, io->E, io->params, s.isc, rows);
-    for (int i = 0; i < u->nstage; i++) {
+    int i0 = 0;
+    if (psx && u->pool_fused) {
+        const soma_cstage *st = &u->st[0];
+        float *dst = u->nstage == 1 ? cur : s.B;
+        soma_conv3_pool2_forward(&bu.op, dst, (uint8_t *)region(u, io, st->t_row), psx, io->E,
+                                 io->params + u->it.ob, u->it.N, rows);
+        src = dst, i0 = 1;
+    } else {
+        soma_integrator_forward(&bu.it, src, Y, x, psx, io->E, io->params, s.isc, rows);
+    }
+    for (int i = i0; i < u->nstage; i++) {
         const soma_cstage *st = &u->st[i];
         float *dst = i == u->nstage - 1 ? cur : src == s.A ? s.B : s.A;
         float *trow = region(u, io, st->t_row);
@@ -250,9 +266,10 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
     const float *tfix = io->tape + u->tape_per_row * io->rows_alloc;
     soma_spikes sx = lists_of(io, rows);
     const soma_spikes *psx = io->sx_in ? io->sx_in : u->events && tfix[u->t_flag] != 0.0f ? &sx : NULL;
+    const bool fused = psx && u->pool_fused; /* the first stage is in the conv kernel */
     float *gc = g; /* ∂L/∂(output of stage i) */
     const float *gpool = NULL; /* ∂L/∂(output of the first stage), for the sparse input gradient */
-    for (int i = u->nstage - 1; i >= 0; i--) {
+    for (int i = u->nstage - 1; i >= (fused ? 1 : 0); i--) {
         if (i == 0) gpool = gc;
         const soma_cstage *st = &u->st[i];
         float *dst = gc == s.A ? s.B : s.A;
@@ -280,7 +297,13 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
         gc = dst;
     }
     const bool sparse = dx && u->sparse_dx;
-    soma_integrator_backward(&bu.it, sparse ? NULL : dx, io->gws, gc, Y, x, psx, io->E, io->params, s.isc, rows);
+    if (fused) {
+        gpool = gc;
+        soma_conv3_pool2_backward(&bu.op, io->gws + u->it.gE, io->gws + u->it.gb, gpool,
+                                  (const uint8_t *)region(u, io, u->st[0].t_row), psx, u->it.N, rows);
+    } else {
+        soma_integrator_backward(&bu.it, sparse ? NULL : dx, io->gws, gc, Y, x, psx, io->E, io->params, s.isc, rows);
+    }
     if (!sparse) return;
     /* the gradient at the conv output is nonzero only at each window's maximum */
     const soma_cstage *st = &u->st[0];

@@ -72,6 +72,17 @@ void soma_conv3_forward_events(const soma_conv2d *op, float *Y, const soma_spike
 void soma_conv3_weight_events(const soma_conv2d *op, float *dE, const float *G, const soma_spikes *sx,
                               int64_t S, int64_t c0, int64_t nc, int64_t rows);
 
+/* The same event-driven 3×3 conv fused with its bias and 2×2 stride-2 max pooling (conv3_pool2.c),
+ * all S channels: Yp (rows, S, H_out/2, W_out/2) and arg (same shape, window index 0–3 of each
+ * maximum: 2·row + column, the first one on ties) as the separate stages give them, bit for bit.
+ * Backward: dE += the weight gradient and db += the bias gradient from the pooled gradient gp
+ * (shaped as Yp) and arg. Both use the bound workspace (soma_conv3_event_floats counts them). */
+bool soma_conv3_pool2_ok(const soma_conv2d *op);
+void soma_conv3_pool2_forward(const soma_conv2d *op, float *Yp, uint8_t *arg, const soma_spikes *sx,
+                              const float *E, const float *b, int64_t S, int64_t rows);
+void soma_conv3_pool2_backward(const soma_conv2d *op, float *dE, float *db, const float *gp, const uint8_t *arg,
+                               const soma_spikes *sx, int64_t S, int64_t rows);
+
 /* Reference kernels (naive loops, double accumulation) the fast ones are tested against.
  * Same contracts as the synop ops: Y (rows, S·inner), E (S, fan_in), channels [c0, c0 + nc). */
 void soma_conv2d_forward_ref(const soma_conv2d *op, float *Y, const float *x, const float *E,

@@ -19,7 +19,7 @@
  * position-major and transposed to the channel-major image at the end), in 16-float vectors.
  * Summation orders are fixed (deterministic) and differ from the GEMM's only by float rounding.
  */
-#include "synapse/conv2d.h"
+#include "synapse/conv3_internal.h"
 #include "kernels/vec16.h"
 
 /* ---- input gradient from max pooling's sparse gradient ----------------------------------- */
@@ -102,8 +102,7 @@ static inline __attribute__((always_inline)) void scatter3_body(float *restrict 
         }
 }
 
-/* P ((gh + 2)·(gw + 2), Cp) overwritten; v NULL: every value is 1 (spikes). */
-SOMA_HOT static void scatter3(float *restrict P, int64_t gh, int64_t gw, const int32_t *restrict n,
+SOMA_HOT void soma_conv3_scatter(float *restrict P, int64_t gh, int64_t gw, const int32_t *restrict n,
                               const int32_t *restrict ch, const float *restrict v, int64_t S,
                               const float *restrict W9, int64_t Cp) {
     if (v) scatter3_body(P, gh, gw, n, ch, v, S, W9, Cp, false);
@@ -115,22 +114,49 @@ SOMA_HOT static void scatter3(float *restrict P, int64_t gh, int64_t gw, const i
 static void input_sparse3(const soma_conv2d *op, float *restrict dx, const soma_conv2d_gsparse *g) {
     const int64_t Cp = padded_cin(op), p = op->pad, H = op->h, W = op->w, Wp = op->wo + 2, C = op->cin;
     float *restrict P = g->Et + g->nE * 9 * Cp;
-    scatter3(P, op->ho, op->wo, g->n, g->ch, g->v, g->S, g->Et, Cp);
+    soma_conv3_scatter(P, op->ho, op->wo, g->n, g->ch, g->v, g->S, g->Et, Cp);
+    soma_conv3_plane_out(dx, P, Wp, p, Cp, C, H, W);
+}
+
+void soma_conv3_plane_out(float *restrict dst, const float *restrict P, int64_t Wp, int64_t o, int64_t Cp,
+                          int64_t C, int64_t H, int64_t W) {
     const int64_t HW = H * W;
     for (int64_t ci = 0; ci < C; ci++)
         for (int64_t iy = 0; iy < H; iy++)
-            for (int64_t ix = 0; ix < W; ix++) dx[ci * HW + iy * W + ix] = P[((iy + p) * Wp + ix + p) * Cp + ci];
+            for (int64_t ix = 0; ix < W; ix++) dst[ci * HW + iy * W + ix] = P[((iy + o) * Wp + ix + o) * Cp + ci];
 }
 
 bool soma_conv3_ok(const soma_conv2d *op) { return op->k == 3 && op->stride == 1 && op->pad <= 2; }
 
-static int64_t round32(int64_t c) { return (c + 31) / 32 * 32; }
-
 /* Forward: W9 (C_in·9, Ncp) | plane ((H + 2)(W + 2), Ncp) | n (HW) | ch (HW·C_in);
- * weight gradient: dW9 (C_in·9, Ncp) | plane. */
+ * weight gradient: dW9 (C_in·9, Ncp) | plane. Then, for the kernels fused with 2×2 pooling
+ * (conv3_pool2.c): two pooled images position-major (HWq, Ncp) and 16 lanes of Ncp. */
 int64_t soma_conv3_event_floats(const soma_conv2d *op, int64_t S) {
-    const int64_t Ncp = round32(S), HW = op->h * op->w, pl = (op->h + 2) * (op->w + 2) * Ncp;
-    return op->cin * 9 * Ncp + pl + HW + HW * op->cin;
+    const int64_t Ncp = soma_round32(S), HW = op->h * op->w, pl = (op->h + 2) * (op->w + 2) * Ncp;
+    const int64_t HWq = (op->ho / 2) * (op->wo / 2);
+    return op->cin * 9 * Ncp + pl + HW + HW * op->cin + 2 * HWq * Ncp + 17 * Ncp;
+}
+
+void soma_conv3_weights(float *restrict W9, const soma_conv2d *op, const float *restrict E, int64_t c0,
+                        int64_t nc, int64_t Ncp) {
+    const int64_t F = op->base.fan_in;
+    for (int64_t ci = 0; ci < op->cin; ci++)
+        for (int64_t t = 0; t < 9; t++)
+            for (int64_t j = 0; j < Ncp; j++)
+                W9[(ci * 9 + t) * Ncp + j] = j < nc ? E[(c0 + j) * F + ci * 9 + (2 - t / 3) * 3 + 2 - t % 3] : 0.0f;
+}
+
+void soma_conv3_bucket(int32_t *restrict n, int32_t *restrict ch, const soma_conv2d *op, const soma_spikes *sx,
+                       int64_t r) {
+    const int64_t HW = op->h * op->w, C = op->cin;
+    for (int64_t i = 0; i < HW; i++) n[i] = 0;
+    int64_t ci = 0;
+    for (int64_t e = sx->off[r]; e < sx->off[r + 1]; e++) {
+        const int64_t idx = sx->idx[e];
+        while (idx >= (ci + 1) * HW) ci++;
+        const int64_t q = idx - ci * HW;
+        ch[q * C + n[q]++] = (int32_t)ci;
+    }
 }
 
 /* The forward: the grid is the input image with its spikes' channels; input (iy, ix) reaches
@@ -138,37 +164,23 @@ int64_t soma_conv3_event_floats(const soma_conv2d *op, int64_t S) {
  * the output at plane offset 2 − p. */
 void soma_conv3_forward_events(const soma_conv2d *op, float *Y, const soma_spikes *sx, const float *E,
                                int64_t S, int64_t c0, int64_t nc, int64_t rows) {
-    const int64_t C = op->cin, H = op->h, W = op->w, HW = H * W, Wp = W + 2, F = op->base.fan_in;
-    const int64_t Ho = op->ho, Wo = op->wo, HWo = Ho * Wo, o = 2 - op->pad, Ncp = round32(nc);
+    const int64_t C = op->cin, H = op->h, W = op->w, HW = H * W, Wp = W + 2;
+    const int64_t Ho = op->ho, Wo = op->wo, HWo = Ho * Wo, o = 2 - op->pad, Ncp = soma_round32(nc);
     float *W9 = op->work, *P = W9 + C * 9 * Ncp;
     int32_t *n = (int32_t *)(P + (H + 2) * Wp * Ncp), *ch = n + HW;
-    for (int64_t ci = 0; ci < C; ci++)
-        for (int64_t t = 0; t < 9; t++)
-            for (int64_t j = 0; j < Ncp; j++)
-                W9[(ci * 9 + t) * Ncp + j] = j < nc ? E[(c0 + j) * F + ci * 9 + (2 - t / 3) * 3 + 2 - t % 3] : 0.0f;
+    soma_conv3_weights(W9, op, E, c0, nc, Ncp);
     for (int64_t r = 0; r < rows; r++) {
-        /* position-major lists of the row's spikes (channel-major and ascending in sx) */
-        for (int64_t i = 0; i < HW; i++) n[i] = 0;
-        int64_t ci = 0;
-        for (int64_t e = sx->off[r]; e < sx->off[r + 1]; e++) {
-            const int64_t idx = sx->idx[e];
-            while (idx >= (ci + 1) * HW) ci++;
-            const int64_t q = idx - ci * HW;
-            ch[q * C + n[q]++] = (int32_t)ci;
-        }
-        scatter3(P, H, W, n, ch, NULL, C, W9, Ncp);
-        float *restrict Yr = Y + (r * S + c0) * HWo;
-        for (int64_t j = 0; j < nc; j++)
-            for (int64_t oy = 0; oy < Ho; oy++)
-                for (int64_t ox = 0; ox < Wo; ox++) Yr[j * HWo + oy * Wo + ox] = P[((oy + o) * Wp + ox + o) * Ncp + j];
+        soma_conv3_bucket(n, ch, op, sx, r);
+        soma_conv3_scatter(P, H, W, n, ch, NULL, C, W9, Ncp);
+        soma_conv3_plane_out(Y + (r * S + c0) * HWo, P, Wp, o, Ncp, nc, Ho, Wo);
     }
 }
 
 /* The weight gradient: per spike of channel ci at (iy, ix), tap t (as the forward's) adds the
  * output gradient at plane (iy + t / 3, ix + t % 3); the plane holds G position-major with zeros
  * around it. The nine sums stay in registers over each channel's run of spikes. */
-SOMA_HOT static void weight3_row(const soma_conv2d *op, float *restrict dW9, const float *restrict P,
-                                 const soma_spikes *sx, int64_t r, int64_t Ncp) {
+SOMA_HOT void soma_conv3_weight_row(const soma_conv2d *op, float *restrict dW9, const float *restrict P,
+                                   const soma_spikes *sx, int64_t r, int64_t Ncp) {
     const int64_t HW = op->h * op->w, W = op->w, Wp = W + 2;
     const int32_t *restrict idx = sx->idx;
     const int64_t e0 = sx->off[r], e1 = sx->off[r + 1];
@@ -197,8 +209,8 @@ SOMA_HOT static void weight3_row(const soma_conv2d *op, float *restrict dW9, con
 
 void soma_conv3_weight_events(const soma_conv2d *op, float *dE, const float *G, const soma_spikes *sx,
                               int64_t S, int64_t c0, int64_t nc, int64_t rows) {
-    const int64_t C = op->cin, H = op->h, W = op->w, Wp = W + 2, F = op->base.fan_in;
-    const int64_t Ho = op->ho, Wo = op->wo, HWo = Ho * Wo, o = 2 - op->pad, Ncp = round32(nc);
+    const int64_t C = op->cin, H = op->h, W = op->w, Wp = W + 2;
+    const int64_t Ho = op->ho, Wo = op->wo, HWo = Ho * Wo, o = 2 - op->pad, Ncp = soma_round32(nc);
     float *dW9 = op->work, *P = dW9 + C * 9 * Ncp;
     for (int64_t i = 0; i < C * 9 * Ncp; i++) dW9[i] = 0.0f;
     for (int64_t i = 0; i < (H + 2) * Wp * Ncp; i++) P[i] = 0.0f; /* the border stays zero */
@@ -210,10 +222,16 @@ void soma_conv3_weight_events(const soma_conv2d *op, float *dE, const float *G, 
                 float *restrict d = P + ((oy + o) * Wp + ox + o) * Ncp;
                 for (int64_t j = 0; j < nc; j++) d[j] = Gr[j * HWo + oy * Wo + ox];
             }
-        weight3_row(op, dW9, P, sx, r, Ncp);
+        soma_conv3_weight_row(op, dW9, P, sx, r, Ncp);
     }
+    soma_conv3_weights_add(dE, op, dW9, c0, nc, Ncp);
+}
+
+void soma_conv3_weights_add(float *restrict dE, const soma_conv2d *op, const float *restrict dW9, int64_t c0,
+                            int64_t nc, int64_t Ncp) {
+    const int64_t F = op->base.fan_in;
     for (int64_t j = 0; j < nc; j++)
-        for (int64_t ci = 0; ci < C; ci++)
+        for (int64_t ci = 0; ci < op->cin; ci++)
             for (int64_t t = 0; t < 9; t++) dE[(c0 + j) * F + ci * 9 + (2 - t / 3) * 3 + 2 - t % 3] += dW9[(ci * 9 + t) * Ncp + j];
 }
 
