@@ -22,20 +22,34 @@ if ! $PY -c "import torch" 2>/dev/null; then
 fi
 [ -f "$REF" ] || { echo "bench_ref: $REF not found (the shared folder must sit beside the repository)" >&2; exit 1; }
 common=(--net 784-100-10 -T 20 --batch 128 --dynamics lif-tau --tau 2 --threshold 1 --reset hard
-        --surrogate atan --slope 2 --iters 40 --warmup 5 --json)
+        --surrogate atan --slope 2 --iters 200 --warmup 20 --json)
 jget() { $PY -c "import json,sys; d=json.loads(sys.stdin.read()); print(d.get('$1', 'nan'))"; }
+# Soma's side, best of 3 runs per field (as the reference's --best keeps its fastest of 4 runs):
+# one run of 200 batches takes well under a second, and this machine's speed drifts by 10-20 %
+# from one second to the next.
+soma_best() {
+    for _ in 1 2 3; do $SOMA bench "$@"; done | $PY -c "
+import json, sys
+runs = [json.loads(l) for l in sys.stdin if l.startswith('{')]
+best = dict(runs[0])
+for r in runs[1:]:
+    for k, v in r.items():
+        if k.endswith('samples_per_s') and v > best.get(k, 0): best[k] = v
+        if k == 'peak_rss_mb': best[k] = max(best[k], v)
+print(json.dumps(best))"
+}
 out=results/bench_fc.md
 {
 echo "## Throughput: FC 784-100-10, T = 20, batch 128 (soma bench vs torch_ref.py --best)"
 echo
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
-echo "Command: \`scripts/bench_ref.sh ${neurons[*]}\` (soma: \`$SOMA bench ${common[*]} --neuron N --input mnist\`)."
+echo "Command: \`scripts/bench_ref.sh ${neurons[*]}\` (soma: \`$SOMA bench ${common[*]} --neuron N --input mnist\`, best of 3 runs; torch: best of its 4 thread settings)."
 echo
 echo "| neuron | Soma train /s | torch train /s | ratio | Soma infer /s | torch infer /s | ratio | Soma train, random input /s | Soma peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for n in "${neurons[@]}"; do
-    s=$($SOMA bench "${common[@]}" --neuron "$n" --input mnist)
-    r=$($SOMA bench "${common[@]}" --neuron "$n" --input random --mode train)
+    s=$(soma_best "${common[@]}" --neuron "$n" --input mnist)
+    r=$(soma_best "${common[@]}" --neuron "$n" --input random --mode train)
     tt=$($PY "$REF" --best --model fc100 --neuron "$n" --mode train | jget samples_per_s)
     ti=$($PY "$REF" --best --model fc100 --neuron "$n" --mode infer | jget samples_per_s)
     st=$(echo "$s" | jget train_samples_per_s); si=$(echo "$s" | jget infer_samples_per_s)
