@@ -9,7 +9,8 @@
  * (encode/encode.c, with and without its AVX-512 kernels) gives exactly soma_encode's spikes,
  * and so do the dense rows it makes from its folds; its rate test is the float comparison, and
  * its vector generator decides every draw as the scalar one does, even at the bound.
- * soma_spikes_build's AVX-512 lists are the portable ones.
+ * soma_spikes_build's AVX-512 lists are the portable ones. Bilinear's gradient (its ∂λ chains
+ * run side by side) bit for bit the one-chain-per-row formula.
  */
 #include "test.h"
 
@@ -118,6 +119,60 @@ TEST(test_shunting_forward_is_combine) {
         free(params), free(Y), free(Y0);
         op->ops->free(op);
     }
+}
+
+/* Bilinear's gradient on a dense operator with one λ (integrate/bilinear.c runs several rows'
+ * ∂λ chains side by side) bit for bit the formula: G = [g | 2λ·g⊙p_f | −λ·g], and ∂λ += one
+ * float chain Σ_i g(p_f² − q_f) per row and f, in row order, f within a row. Row counts that
+ * are not a multiple of the row group, rank 1..3, with and without W·x (ab2), P across the
+ * kernel's column chunk. */
+TEST(test_bilinear_grad_bitwise) {
+    const int64_t Ns[] = {5, 37, 300}, rows_of[] = {1, 13, 16};
+    for (int ci = 0; ci < 3; ci++)
+        for (int R = 1; R <= 3; R++)
+            for (int ab = 0; ab < 2; ab++) {
+                const int64_t N = Ns[ci], ROWS = rows_of[ci];
+                soma_synop *op = soma_dense_create(3);
+                soma_integrate_params ip = soma_integrate_default_params();
+                ip.mode = SOMA_INTEGRATE_BILINEAR, ip.rank = R, ip.lambda_init = 0.37f;
+                ip.ablation = ab ? SOMA_ABLATION_AB2 : SOMA_ABLATION_NONE;
+                soma_integrator it;
+                soma_error err = {0};
+                CHECK(soma_integrator_init(&it, op, N, &ip, &err) == SOMA_OK);
+                const int64_t S = it.nblk * N;
+                float *params = calloc((size_t)it.n_params, sizeof(float));
+                float *Y = malloc(sizeof(float) * (size_t)(ROWS * S)), *G = malloc(sizeof(float) * (size_t)(ROWS * S));
+                float *g = malloc(sizeof(float) * (size_t)(ROWS * N)), *gws = calloc((size_t)it.n_gws, sizeof(float));
+                srand(11 + ci * 7 + R + ab);
+                for (int64_t i = 0; i < ROWS * S; i++) Y[i] = 4.0f * ((float)rand() / (float)RAND_MAX - 0.5f);
+                for (int64_t i = 0; i < ROWS * N; i++) g[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+                params[it.olam] = ip.lambda_init;
+                gws[it.glam] = 0.25f;
+                soma_bilinear_grad(&it, G, gws, g, Y, params, ROWS);
+                const float l = ip.lambda_init;
+                const int w = ab ? 0 : 1;
+                float dl = 0.25f;
+                int bad = 0;
+                for (int64_t r = 0; r < ROWS; r++) {
+                    const float *gr = g + r * N;
+                    if (w)
+                        for (int64_t i = 0; i < N; i++) bad += !same_bits(G[blk_off(&it, r, 0) + i], gr[i]);
+                    for (int f = 0; f < R; f++) {
+                        const float *p = Y + blk_off(&it, r, w + f), *q = Y + blk_off(&it, r, w + R + f);
+                        float c = 0.0f;
+                        for (int64_t i = 0; i < N; i++) {
+                            bad += !same_bits(G[blk_off(&it, r, w + f) + i], 2.0f * l * gr[i] * p[i]);
+                            bad += !same_bits(G[blk_off(&it, r, w + R + f) + i], -l * gr[i]);
+                            c += gr[i] * (p[i] * p[i] - q[i]);
+                        }
+                        dl += c;
+                    }
+                }
+                CHECK(bad == 0);
+                CHECK(same_bits(gws[it.glam], dl));
+                free(params), free(Y), free(G), free(g), free(gws);
+                op->ops->free(op);
+            }
 }
 
 
@@ -363,6 +418,7 @@ TEST(test_spikes_build_bitwise) {
 int main(void) {
     RUN(test_expf_accuracy);
     RUN(test_shunting_forward_is_combine);
+    RUN(test_bilinear_grad_bitwise);
     RUN(test_dense_folded_bitwise);
     RUN(test_spikes_build_bitwise);
     RUN(test_rate_bound);

@@ -10,7 +10,9 @@
  */
 #include "integrate/integrate.h"
 
-void soma_bilinear_combine(const soma_integrator *it, float *cur, const float *Y,
+#include <string.h>
+
+SOMA_HOT void soma_bilinear_combine(const soma_integrator *it, float *cur, const float *Y,
                            const float *params, int64_t rows) {
     const int64_t P = it->P, in = it->inner;
     const float *b = params + it->ob;
@@ -49,9 +51,55 @@ void soma_bilinear_combine(const soma_integrator *it, float *cur, const float *Y
     }
 }
 
+/* The dense-operator, one-λ case of soma_bilinear_grad. Each row's ∂λ term is a sum over the
+ * row's P outputs in ascending order, one float chain per (row, f), added to ∂λ row after row
+ * (f within a row): kept. A single chain is bound by the add latency (about a twentieth of a
+ * bilinear layer's training time), so RG rows' chains advance side by side, each in its own
+ * order, from terms computed vectorised beforehand. */
+enum { RG = 8, PC = 256, RMAX = 20 };
+SOMA_HOT static void grad_dense(const soma_integrator *it, float *G, float *dlam, const float *g,
+                                const float *Y, float l, int w, int64_t rows) {
+    const int64_t P = it->P;
+    const int R = it->R;
+    float term[RG][PC], dl[RG][RMAX];
+    for (int64_t r0 = 0; r0 < rows; r0 += RG) {
+        const int nr = rows - r0 < RG ? (int)(rows - r0) : RG;
+        for (int j = nr; j < RG; j++) memset(term[j], 0, sizeof term[j]); /* summed, unused */
+        for (int j = 0; j < nr; j++)
+            if (w) {
+                const float *restrict gr = g + (r0 + j) * P;
+                float *restrict g0 = G + blk_off(it, r0 + j, 0);
+                for (int64_t i = 0; i < P; i++) g0[i] = gr[i];
+            }
+        for (int f = 0; f < R; f++) {
+            float acc[RG] = {0};
+            for (int64_t i0 = 0; i0 < P; i0 += PC) {
+                const int64_t n = P - i0 < PC ? P - i0 : PC;
+                for (int j = 0; j < nr; j++) {
+                    const int64_t r = r0 + j;
+                    const float *restrict gr = g + r * P + i0;
+                    const float *restrict p = Y + blk_off(it, r, w + f) + i0, *restrict q = Y + blk_off(it, r, w + R + f) + i0;
+                    float *restrict gp = G + blk_off(it, r, w + f) + i0, *restrict gq = G + blk_off(it, r, w + R + f) + i0;
+                    float *restrict tj = term[j];
+                    for (int64_t i = 0; i < n; i++) {
+                        gp[i] = 2.0f * l * gr[i] * p[i];
+                        gq[i] = -l * gr[i];
+                        tj[i] = gr[i] * (p[i] * p[i] - q[i]);
+                    }
+                }
+                for (int64_t i = 0; i < n; i++)
+                    for (int j = 0; j < RG; j++) acc[j] += term[j][i];
+            }
+            for (int j = 0; j < nr; j++) dl[j][f] = acc[j];
+        }
+        for (int j = 0; j < nr; j++)
+            for (int f = 0; f < R; f++) dlam[0] += dl[j][f];
+    }
+}
+
 /* G = [g | 2λ·g⊙p_f | −λ·g];  ∂λ += Σ g·Σ_f (p_f² − q_f);  ab1: G = [a·g | (1 − a)·g],
  * ∂a += Σ g·(W₁x − W₂x). */
-void soma_bilinear_grad(const soma_integrator *it, float *G, float *gws, const float *g,
+SOMA_HOT void soma_bilinear_grad(const soma_integrator *it, float *G, float *gws, const float *g,
                         const float *Y, const float *params, int64_t rows) {
     const int64_t P = it->P, in = it->inner;
     if (it->p.ablation == SOMA_ABLATION_AB1) {
@@ -73,6 +121,10 @@ void soma_bilinear_grad(const soma_integrator *it, float *G, float *gws, const f
     const float *lam = params + it->olam;
     const bool per = it->nlam > 1;
     float *dlam = gws + it->glam;
+    if (in == 1 && !per) { /* dense operators, one λ */
+        grad_dense(it, G, dlam, g, Y, lam[0], w, rows);
+        return;
+    }
     for (int64_t r = 0; r < rows; r++) {
         const float *restrict gr = g + r * P;
         if (w) {
