@@ -20,6 +20,7 @@
 #include "kernels/expf.h"
 #include "synapse/dense_fold.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -194,7 +195,7 @@ static void weight_grad_ref(float *dE, const float *G, const float *x, int64_t M
             }
 }
 
-TEST(test_dense_folded_bitwise) {
+TEST(test_dense_folded) {
     /* (S, c0, nc): narrow, one block, blocks + tail, > 8 blocks (bilinear, shunting widths) */
     const int64_t shapes[][3] = {{10, 0, 10}, {16, 0, 16}, {20, 0, 20}, {100, 0, 100}, {300, 0, 300},
                                  {300, 200, 100}, {400, 0, 400}, {90, 60, 30}, {130, 0, 130}};
@@ -244,11 +245,35 @@ TEST(test_dense_folded_bitwise) {
                         folds.fk = fk, folds.fm = fm, folds.foff = foff;
                         for (int i = 0; i < 5; i++) memset(Y[i], 0x7f, sizeof(float) * (size_t)(rows * S)); /* untouched: NaN-free pattern */
                         op->ops->forward(op, Y[0], x, &plain, E, S, c0, nc, rows); /* per-row gather */
+                        /* without complementing (evaluation): the gather's bits */
                         for (int i = 1; i < 5; i++) {
                             soma_dense_fold_kernel = (i - 1) & 1;
                             op->ops->forward(op, Y[i], x, i < 3 ? &fold : &folds, E, S, c0, nc, rows);
                             bad += memcmp(Y[0], Y[i], sizeof(float) * (size_t)(rows * S)) != 0;
                         }
+                        fold.complement = folds.complement = true; /* training */
+                        for (int i = 1; i < 5; i++) {
+                            soma_dense_fold_kernel = (i - 1) & 1;
+                            op->ops->forward(op, Y[i], x, i < 3 ? &fold : &folds, E, S, c0, nc, rows);
+                            /* both kernels, from lists or folds: the same bits */
+                            if (i > 1) bad += memcmp(Y[1], Y[i], sizeof(float) * (size_t)(rows * S)) != 0;
+                        }
+                        /* against the gather: float rounding of sums that may include the sample's
+                         * every active row (the complemented inputs' base row) */
+                        for (int64_t b = 0; b < B; b++)
+                            for (int64_t c = 0; c < S; c++) {
+                                double mag = 0;
+                                for (int64_t k = 0; k < M; k++) {
+                                    bool on = false;
+                                    for (int64_t t = 0; t < T; t++) on |= x[(t * B + b) * M + k] != 0.0f;
+                                    if (on) mag += fabs(E[k * S + c]);
+                                }
+                                for (int64_t t = 0; t < T; t++) {
+                                    const int64_t r = (t * B + b) * S + c;
+                                    if (c < c0 || c >= c0 + nc) bad += memcmp(&Y[0][r], &Y[1][r], sizeof(float)) != 0;
+                                    else bad += !(fabs((double)Y[1][r] - Y[0][r]) <= 1.2e-7 * (double)(M + T) * mag);
+                                }
+                            }
                         soma_dense_fold_kernel = 0;
                         for (int i = 0; i < 3; i++)
                             for (int64_t j = 0; j < M * S; j++) dE[i][j] = (float)(j % 7) * 0.25f;
@@ -256,8 +281,18 @@ TEST(test_dense_folded_bitwise) {
                             op->ops->backward_weight(op, dE[0], G, x, &fold, S, c0, nc, rows);
                             op->ops->backward_weight(op, dE[2], G, x, &folds, S, c0, nc, rows);
                             weight_grad_ref(dE[1], G, x, M, S, c0, nc, T, B);
-                            bad += memcmp(dE[0], dE[1], sizeof(float) * (size_t)(M * S)) != 0;
-                            bad += memcmp(dE[2], dE[1], sizeof(float) * (size_t)(M * S)) != 0;
+                            /* from lists or folds: the same bits; against the reference: float
+                             * rounding of sums that may run over every step (complemented inputs) */
+                            bad += memcmp(dE[0], dE[2], sizeof(float) * (size_t)(M * S)) != 0;
+                            for (int64_t c = 0; c < S; c++) {
+                                double mag = 0;
+                                for (int64_t r = 0; r < rows; r++) mag += fabs(G[r * S + c]);
+                                for (int64_t k = 0; k < M; k++) {
+                                    const double ref = dE[1][k * S + c], got = dE[0][k * S + c];
+                                    if (c < c0 || c >= c0 + nc) bad += got != ref;
+                                    else bad += !(fabs(got - ref) <= 1.2e-7 * (double)(T + 2) * (mag + fabs(ref)));
+                                }
+                            }
                         }
                         for (int64_t k = 0; k < M; k++) bad += mask[k] != 0; /* left zeroed */
                         runs++;
@@ -419,7 +454,7 @@ int main(void) {
     RUN(test_expf_accuracy);
     RUN(test_shunting_forward_is_combine);
     RUN(test_bilinear_grad_bitwise);
-    RUN(test_dense_folded_bitwise);
+    RUN(test_dense_folded);
     RUN(test_spikes_build_bitwise);
     RUN(test_rate_bound);
     RUN(test_rate_masks_avx512);

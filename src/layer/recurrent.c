@@ -55,7 +55,7 @@ static scratch_view scratch_of(const recurrent_layer *s, const soma_lctx *c, con
     v.isc = v.c + 2 * rows * N + 2 * rows + 4;
     float *tail = c->scratch + ((rows * s->base.scratch_per_row + 5) & ~(int64_t)1); /* uint64-aligned */
     v.in_sx = (soma_spikes){.idx = tv->idx, .off = tv->off, .B = c->B, .mask = (uint64_t *)tail,
-                            .touched = (int32_t *)(tail + 2 * M)};
+                            .touched = (int32_t *)(tail + 2 * M), .complement = c->train};
     if (c->sx_in) v.in_sx.idx = c->sx_in->idx, v.in_sx.off = c->sx_in->off, v.in_sx.fk = c->sx_in->fk,
                   v.in_sx.fm = c->sx_in->fm, v.in_sx.foff = c->sx_in->foff;
     tail += (3 * M + 9) & ~(int64_t)1;

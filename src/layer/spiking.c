@@ -46,7 +46,7 @@ static void sp_prepare(const soma_layer *l, float *E, const float *params) {
 /* The input's spike lists: the producer's (encoder) or the ones built in the tape. The
  * per-sample gradient scratch (mask, touched) sits at the end of the scratch block. */
 static soma_spikes spikes_of(const spiking_layer *s, const soma_lctx *c, soma_dense_tape tv, int64_t rows) {
-    soma_spikes sx = {.idx = tv.idx, .off = tv.off, .B = c->B};
+    soma_spikes sx = {.idx = tv.idx, .off = tv.off, .B = c->B, .complement = c->train};
     if (c->sx_in) sx.idx = c->sx_in->idx, sx.off = c->sx_in->off, sx.fk = c->sx_in->fk, sx.fm = c->sx_in->fm,
                   sx.foff = c->sx_in->foff;
     float *tail = c->scratch + rows * s->base.scratch_per_row;

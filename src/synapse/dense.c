@@ -7,6 +7,7 @@
  * the same result up to float rounding; the caller picks one by measured input density.
  */
 #include "synapse/dense_fold.h"
+#include "synapse/gather.h"
 #include "kernels/vec16.h"
 
 #include <cblas.h>
@@ -63,44 +64,6 @@ void soma_dense_backward_weight_ref(float *dE, const float *G, const float *x, i
 
 /* ---- fast kernels ----------------------------------------------------------------------- */
 
-/* Register-blocked gathers: v16 from kernels/vec16.h. */
-
-/* y[0:16·W] = Σ_j E[idx[j], 0:16·W] with the sums in registers while the spike list streams. */
-#define GATHER(W)                                                                            \
-    ALWAYS_INLINE void gather##W(float *restrict y, const float *restrict E, int64_t S,      \
-                                 const int32_t *restrict idx, int64_t n) {                   \
-        v16 acc[W];                                                                          \
-        for (int w = 0; w < (W); w++) acc[w] = (v16){0};                                     \
-        for (int64_t j = 0; j < n; j++) {                                                    \
-            const float *e = E + (int64_t)idx[j] * S;                                        \
-            for (int w = 0; w < (W); w++) acc[w] += ld16(e + 16 * w);                        \
-        }                                                                                    \
-        for (int w = 0; w < (W); w++) st16(y + 16 * w, acc[w]);                              \
-    }
-GATHER(4)
-GATHER(1)
-
-/* The last nc % 16 outputs: one 16-wide block that ends at nc (overlapping the previous one),
- * of which only the new tail is stored; a scalar loop only when the row is under 16 wide. */
-ALWAYS_INLINE void gather_row(float *restrict y, const float *restrict E, int64_t S,
-                              const int32_t *restrict idx, int64_t n, int64_t nc) {
-    int64_t c = 0;
-    for (; c + 64 <= nc; c += 64) gather4(y + c, E + c, S, idx, n);
-    for (; c + 16 <= nc; c += 16) gather1(y + c, E + c, S, idx, n);
-    if (c == nc) return;
-    if (nc >= 16) {
-        float tmp[16];
-        gather1(tmp, E + nc - 16, S, idx, n);
-        memcpy(y + c, tmp + 16 - (nc - c), (size_t)(nc - c) * sizeof *y);
-        return;
-    }
-    for (; c < nc; c++) {
-        float acc = 0.0f;
-        for (int64_t j = 0; j < n; j++) acc += E[(int64_t)idx[j] * S + c];
-        y[c] = acc;
-    }
-}
-
 SOMA_HOT static void dense_forward(const soma_synop *op, float *Y, const float *x, const soma_spikes *sx,
                           const float *E, int64_t S, int64_t c0, int64_t nc, int64_t rows) {
     const int64_t M = op->in_dim;
@@ -117,7 +80,7 @@ SOMA_HOT static void dense_forward(const soma_synop *op, float *Y, const float *
     for (int64_t r = 0; r < rows; r++) {
         const int32_t *idx = sx->idx + sx->off[r];
         const int64_t n = sx->off[r + 1] - sx->off[r];
-        gather_row(Y + r * S + c0, E + c0, S, idx, n, nc);
+        soma_gather_row(Y + r * S + c0, E + c0, S, idx, n, nc);
     }
 }
 
@@ -132,18 +95,24 @@ static void dense_backward_input(const soma_synop *op, float *dx, const float *G
  * block: dt[0:16] = Σ_{t ∈ m} G_t[tail]: one sample's spikes of one input, every block's sum
  * in registers in one pass over m (separate passes would each be one latency-bound chain).
  * The sums start from p (laid out as g: a prefix sum over the steps below m's lowest bit,
- * see dense_backward_weight) or from +0 when p is NULL. */
+ * or over every step, see dense_backward_weight) or from +0 when p is NULL; with neg the
+ * rows of m are subtracted instead (from the every-step sum: an input's silent steps). */
 #define SCATTER(W)                                                                           \
     ALWAYS_INLINE void scatter##W(float *restrict d, const float *restrict g, int64_t ts,    \
                                   uint64_t m, float *restrict dt, int64_t tail_off,          \
-                                  const float *restrict p) {                                 \
+                                  const float *restrict p, bool neg) {                       \
         v16 acc[W], at = {0};                                                                \
         for (int w = 0; w < (W); w++) acc[w] = p ? ld16(p + 16 * w) : (v16){0};              \
         if (dt && p) at = ld16(p + tail_off);                                                \
         for (; m; m &= m - 1) {                                                              \
             const float *gt = g + (int64_t)__builtin_ctzll(m) * ts;                          \
-            for (int w = 0; w < (W); w++) acc[w] += ld16(gt + 16 * w);                       \
-            if (dt) at += ld16(gt + tail_off);                                               \
+            if (neg) {                                                                       \
+                for (int w = 0; w < (W); w++) acc[w] -= ld16(gt + 16 * w);                   \
+                if (dt) at -= ld16(gt + tail_off);                                           \
+            } else {                                                                         \
+                for (int w = 0; w < (W); w++) acc[w] += ld16(gt + 16 * w);                   \
+                if (dt) at += ld16(gt + tail_off);                                           \
+            }                                                                                \
         }                                                                                    \
         for (int w = 0; w < (W); w++) st16(d + 16 * w, ld16(d + 16 * w) + acc[w]);           \
         if (dt) st16(dt, at);                                                                \
@@ -164,18 +133,18 @@ ALWAYS_INLINE void scatter_row(float *d, const float *g, int64_t ts, uint64_t m,
     float tmp[16], *dt = nf < nc ? tmp : NULL;
     const float *g0 = g;
     int64_t w = 0;
-    for (; nv - w > 8; w += 8) scatter8(d + 16 * w, g + 16 * w, ts, m, NULL, 0, NULL);
+    for (; nv - w > 8; w += 8) scatter8(d + 16 * w, g + 16 * w, ts, m, NULL, 0, NULL, false);
     d += 16 * w, g += 16 * w;
     const int64_t to = nc - 16 - 16 * w; /* the tail block, relative to g */
     switch (nv - w) {
-    case 8: scatter8(d, g, ts, m, dt, to, NULL); break;
-    case 7: scatter7(d, g, ts, m, dt, to, NULL); break;
-    case 6: scatter6(d, g, ts, m, dt, to, NULL); break;
-    case 5: scatter5(d, g, ts, m, dt, to, NULL); break;
-    case 4: scatter4(d, g, ts, m, dt, to, NULL); break;
-    case 3: scatter3(d, g, ts, m, dt, to, NULL); break;
-    case 2: scatter2(d, g, ts, m, dt, to, NULL); break;
-    case 1: scatter1(d, g, ts, m, dt, to, NULL); break;
+    case 8: scatter8(d, g, ts, m, dt, to, NULL, false); break;
+    case 7: scatter7(d, g, ts, m, dt, to, NULL, false); break;
+    case 6: scatter6(d, g, ts, m, dt, to, NULL, false); break;
+    case 5: scatter5(d, g, ts, m, dt, to, NULL, false); break;
+    case 4: scatter4(d, g, ts, m, dt, to, NULL, false); break;
+    case 3: scatter3(d, g, ts, m, dt, to, NULL, false); break;
+    case 2: scatter2(d, g, ts, m, dt, to, NULL, false); break;
+    case 1: scatter1(d, g, ts, m, dt, to, NULL, false); break;
     default: break;
     }
     if (!dt) return;
@@ -191,27 +160,30 @@ ALWAYS_INLINE void scatter_row(float *d, const float *g, int64_t ts, uint64_t m,
 /* The same from gradient rows padded with zeros to whole 16-wide blocks: every block in the
  * one pass; the last block's lanes below nc are the tail block's sums (same values, same
  * order), added lane by lane as scatter_row adds them. The sums start from the prefix row p
- * (same layout) when p is not NULL. */
+ * (same layout) when p is not NULL; neg subtracts the rows of m instead. */
 ALWAYS_INLINE void scatter_padded(float *d, const float *g, int64_t ts, uint64_t m, int64_t nc,
-                                  const float *p) {
+                                  const float *p, bool neg) {
     const int64_t nv = (nc + 15) / 16, nl = 16 * (nv - 1);
     int64_t w = 0;
-    for (; nv - w > 8; w += 8) scatter8(d + 16 * w, g + 16 * w, ts, m, NULL, 0, p ? p + 16 * w : NULL);
+    for (; nv - w > 8; w += 8) scatter8(d + 16 * w, g + 16 * w, ts, m, NULL, 0, p ? p + 16 * w : NULL, neg);
     float tmp[16];
     d += 16 * w, g += 16 * w;
     if (p) p += 16 * w;
     const int64_t to = 16 * (nv - 1 - w); /* the last block, relative to g */
     switch (nv - w) { /* full blocks but the last, which goes to tmp */
-    case 8: scatter7(d, g, ts, m, tmp, to, p); break;
-    case 7: scatter6(d, g, ts, m, tmp, to, p); break;
-    case 6: scatter5(d, g, ts, m, tmp, to, p); break;
-    case 5: scatter4(d, g, ts, m, tmp, to, p); break;
-    case 4: scatter3(d, g, ts, m, tmp, to, p); break;
-    case 3: scatter2(d, g, ts, m, tmp, to, p); break;
-    case 2: scatter1(d, g, ts, m, tmp, to, p); break;
+    case 8: scatter7(d, g, ts, m, tmp, to, p, neg); break;
+    case 7: scatter6(d, g, ts, m, tmp, to, p, neg); break;
+    case 6: scatter5(d, g, ts, m, tmp, to, p, neg); break;
+    case 5: scatter4(d, g, ts, m, tmp, to, p, neg); break;
+    case 4: scatter3(d, g, ts, m, tmp, to, p, neg); break;
+    case 3: scatter2(d, g, ts, m, tmp, to, p, neg); break;
+    case 2: scatter1(d, g, ts, m, tmp, to, p, neg); break;
     default: { /* the last block alone */
         v16 at = p ? ld16(p + to) : (v16){0};
-        for (uint64_t mm = m; mm; mm &= mm - 1) at += ld16(g + (int64_t)__builtin_ctzll(mm) * ts + to);
+        for (uint64_t mm = m; mm; mm &= mm - 1) {
+            const v16 r = ld16(g + (int64_t)__builtin_ctzll(mm) * ts + to);
+            at = neg ? at - r : at + r;
+        }
         st16(tmp, at);
     } break;
     }
@@ -229,13 +201,19 @@ static void scatter_narrow(float *restrict d, const float *restrict g, int64_t t
 }
 
 /* One input's gradient row d[0:nc] += Σ_{t ∈ m} G_t: from the aligned copies and their prefix
- * sums pb (rows of ncp) when pb is set, else from G itself (row stride ts). */
+ * sums pb (rows of ncp) when pb is set, else from G itself (row stride ts). With the prefix
+ * sums, whichever of two sums adds fewer rows: the prefix row of the unbroken run of steps
+ * from 0 that m starts with plus the rest of m's rows, or, for an input silent at fewer steps
+ * than that, the every-step row minus the rows of its silent steps. */
 ALWAYS_INLINE void scatter_input(float *d, const float *g, int64_t ts, uint64_t m, int64_t nc, const float *pb,
-                                 int64_t ncp) {
+                                 int64_t ncp, int64_t T) {
     if (pb) {
         const int run = ~m ? __builtin_ctzll(~m) : 64; /* steps 0..run−1 all set */
-        if (run > 1) scatter_padded(d, g, ts, run < 64 ? m >> run << run : 0, nc, pb + (run - 1) * ncp);
-        else scatter_padded(d, g, ts, m, nc, NULL);
+        const int pop = __builtin_popcountll(m);
+        const uint64_t silent = ~m & (T >= 64 ? ~0ULL : (1ULL << T) - 1);
+        if ((int64_t)T - pop < pop - run) scatter_padded(d, g, ts, silent, nc, pb + (T - 1) * ncp, true);
+        else if (run > 1) scatter_padded(d, g, ts, run < 64 ? m >> run << run : 0, nc, pb + (run - 1) * ncp, false);
+        else scatter_padded(d, g, ts, m, nc, NULL, false);
     } else if (nc >= 16) scatter_row(d, g, ts, m, nc);
     else scatter_narrow(d, g, ts, m, nc);
 }
@@ -291,14 +269,14 @@ SOMA_HOT static void dense_backward_weight(const soma_synop *op, float *dE, cons
         }
         if (sx->fk) { /* the producer's folds: the same inputs and masks, made while encoding */
             for (int64_t j = sx->foff[b]; j < sx->foff[b + 1]; j++)
-                scatter_input(dE + (int64_t)sx->fk[j] * S + c0, g, ts, sx->fm[j], nc, copy ? pb : NULL, ncp);
+                scatter_input(dE + (int64_t)sx->fk[j] * S + c0, g, ts, sx->fm[j], nc, copy ? pb : NULL, ncp, T);
             continue;
         }
         soma_sample_masks(sx, T, b, M, mask, seen);
         for (int64_t wd = 0; wd < nw; wd++) {
             for (uint32_t sw = seen[wd]; sw; sw &= sw - 1) {
                 const int64_t k = 32 * wd + __builtin_ctz(sw);
-                scatter_input(dE + k * S + c0, g, ts, mask[k], nc, copy ? pb : NULL, ncp);
+                scatter_input(dE + k * S + c0, g, ts, mask[k], nc, copy ? pb : NULL, ncp, T);
                 mask[k] = 0;
             }
         }

@@ -39,6 +39,10 @@ typedef struct soma_spikes {
     const int32_t *fk;
     const uint64_t *fm;
     const int64_t *foff;
+    /* The folded forward may complement inputs that spike at most steps (dense_fold.c): sums to
+     * float rounding instead of the per-step gather's order. Set in training only: evaluation
+     * keeps the order that a step-by-step runtime (the C exporter) reproduces bit for bit. */
+    bool complement;
 } soma_spikes;
 
 typedef struct soma_synop soma_synop;
