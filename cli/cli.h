@@ -66,6 +66,10 @@ int net_opts_config(const net_opts *o, soma_net_config *cfg);
  * "csv:PATH", "libsvm:PATH" (train = false picks the test split of named sets). */
 int cli_load_dataset(soma_dataset *d, const char *name, bool train, const char *cache_dir,
                      soma_error *err);
+/* The same, keeping the first max_n samples of IDX sets (mnist, fashion, idx:) so that their
+ * other images are never converted to floats; other sets load whole. max_n <= 0: all. */
+int cli_load_dataset_head(soma_dataset *d, const char *name, bool train, const char *cache_dir,
+                          int64_t max_n, soma_error *err);
 /* The cache dir: $SOMA_CACHE or "cache" next to the binary's working directory. */
 const char *cli_cache_dir(void);
 /* The net notation with the input shape filled in: a spec that starts with a layer (e.g. the

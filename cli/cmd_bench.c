@@ -6,6 +6,15 @@
  * iterations see the firing rates of a net in training rather than of its initialisation
  * (which matters for the event-driven paths: a fresh conv net barely fires). --save keeps
  * the pretrained net, and --init starts another bench (other T, threads or mode) from it.
+ *
+ * Memory, three numbers: peak_rss_mb is the whole process's peak resident set (getrusage, what
+ * /usr/bin/time -v reports), data loading included; base_rss_mb is the resident set before
+ * the data is loaded and the net's buffers are reserved (the program, its libraries, the net's
+ * parameters); run_rss_mb − base_rss_mb (bptt_rss_mb) is what the runs add: work buffers
+ * actually touched (activations, tapes, spike lists, gradients), gradient workspaces,
+ * optimiser state, BLAS buffers and thread stacks. The run's resident set is sampled after
+ * each timed phase: the buffers are reserved once and kept, so it only grows.
+ * Without --pretrain only the batch's images are converted from the IDX file (not all 10,000).
  */
 #include "cli.h"
 
@@ -87,9 +96,12 @@ int cmd_bench(int argc, char **argv) {
     soma_rng rng;
     soma_rng_seed(&rng, seed);
     const bool mnist = strcmp(input, "mnist") == 0;
+    const double MB = 1048576.0, base_rss = (double)soma_rss() / MB;
+    double run_rss = base_rss;
     if (mnist || pretrain > 0) {
         /* the test split (smaller): one batch of it is the input, the rest only pretrains */
-        if ((rc = cli_load_dataset(&d, "mnist", false, cli_cache_dir(), &err))) goto fail;
+        if ((rc = cli_load_dataset_head(&d, "mnist", false, cli_cache_dir(), pretrain > 0 ? 0 : batch, &err)))
+            goto fail;
         if (d.dim != M) {
             rc = soma_fail(&err, SOMA_E_SHAPE, "MNIST has %d features, the net's input is %lld", d.dim, (long long)M);
             goto fail;
@@ -150,6 +162,7 @@ int cmd_bench(int argc, char **argv) {
             soma_optim_step(opt, p, g, op.lr);
         }
         train_sps = (double)iters * batch / (soma_now() - train_sps);
+        run_rss = (double)soma_rss() / MB;
     }
     if (do_infer) {
         for (int i = 0; i < warmup + iters; i++) {
@@ -157,10 +170,12 @@ int cmd_bench(int argc, char **argv) {
             if ((rc = soma_net_eval_batch(net, x, y, uid, batch, seed + (uint64_t)i, NULL, &st))) goto net_fail;
         }
         infer_sps = (double)iters * batch / (soma_now() - infer_sps);
+        const double r = (double)soma_rss() / MB;
+        run_rss = r > run_rss ? r : run_rss;
     }
     int nl = soma_net_layer_count(net) < 16 ? soma_net_layer_count(net) : 16;
     for (int i = 0; i < nl; i++) rates[i] = st.neurons[i] > 0 ? st.spikes[i] / st.neurons[i] : 0;
-    double rss = (double)soma_peak_rss() / 1048576.0, own = (double)soma_mem_peak() / 1048576.0;
+    double rss = (double)soma_peak_rss() / MB, own = (double)soma_mem_peak() / MB;
     /* which path each layer took, at what input density (from the last batch) */
     double dens[16] = {0}, evt[16] = {0};
     for (int i = 0; i < nl; i++) {
@@ -182,6 +197,9 @@ int cmd_bench(int argc, char **argv) {
         if (do_infer) json_num(&j, "infer_samples_per_s", infer_sps);
         json_num(&j, "peak_rss_mb", rss);
         json_num(&j, "peak_soma_mb", own);
+        json_num(&j, "base_rss_mb", base_rss);
+        json_num(&j, "run_rss_mb", run_rss);
+        json_num(&j, "bptt_rss_mb", run_rss - base_rss);
         json_arr(&j, "firing_rate", rates, nl);
         json_arr(&j, "input_density", dens, nl);
         json_arr(&j, "event_driven_fraction", evt, nl);
@@ -190,7 +208,8 @@ int cmd_bench(int argc, char **argv) {
         printf("soma bench: net %s, neuron %s, T = %d, batch %d, %d threads, %s input\n", netspec, no.nr.neuron, cfg.T, batch, soma_threads(), input);
         if (do_train) printf("  train: %.0f samples/s\n", train_sps);
         if (do_infer) printf("  infer: %.0f samples/s\n", infer_sps);
-        printf("  peak memory: %.1f MB RSS (%.1f MB in Soma buffers)\n", rss, own);
+        printf("  peak memory: %.1f MB RSS, %.1f MB of Soma buffers reserved; the runs added %.1f MB RSS to the "
+               "%.1f MB before the data and buffers\n", rss, own, run_rss - base_rss, base_rss);
         for (int i = 0; i < nl; i++) {
             printf("  layer %d: %-40s ", i, soma_net_layer_desc(net, i));
             if (dens[i] >= 0) printf("input density %5.1f%%, %s", 100 * dens[i], evt[i] > 0 ? "event-driven" : "dense GEMM");

@@ -40,10 +40,15 @@ const char *cli_cache_dir(void) {
 }
 
 int cli_load_dataset(soma_dataset *d, const char *name, bool train, const char *cache, soma_error *err) {
+    return cli_load_dataset_head(d, name, train, cache, 0, err);
+}
+
+int cli_load_dataset_head(soma_dataset *d, const char *name, bool train, const char *cache, int64_t max_n,
+                          soma_error *err) {
     char path[4096];
     if (strcmp(name, "mnist") == 0 || strcmp(name, "fashion") == 0 || strcmp(name, "fashion-mnist") == 0) {
         snprintf(path, sizeof path, "%s/%s", cache, name[0] == 'm' ? "mnist" : "fashion-mnist");
-        int rc = soma_mnist_load(d, path, train, err);
+        int rc = soma_mnist_load_head(d, path, train, max_n, err);
         if (rc == SOMA_E_IO) {
             size_t n = strlen(err->msg);
             snprintf(err->msg + n, sizeof err->msg - n, "; run 'make data' (scripts/fetch_%s.sh) first",
@@ -56,7 +61,7 @@ int cli_load_dataset(soma_dataset *d, const char *name, bool train, const char *
         char *comma = strchr(path, ',');
         if (!comma) return soma_fail(err, SOMA_E_ARG, "idx data is 'idx:IMAGES,LABELS'");
         *comma = '\0';
-        return soma_idx_load(d, path, comma + 1, err);
+        return soma_idx_load_head(d, path, comma + 1, max_n, err);
     }
     /* image and event sets: "cifar10" reads cache/cifar10/, "cifar10:DIR" reads DIR */
     if (dir_of(path, sizeof path, name, "cifar100", cache)) return soma_cifar_load(d, path, 100, false, train, err);

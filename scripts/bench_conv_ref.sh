@@ -19,7 +19,9 @@
 # same dense arithmetic as the reference. Peak memory is
 # /usr/bin/time -v's maximum
 # resident set size of the whole process, for both; the reference's is measured on a rerun of
-# the thread setting --best picked. The machine has 2 cores and is shared: run it when nothing
+# the thread setting --best picked. Soma's BPTT memory is soma bench's bptt_rss_mb: the
+# resident memory the runs add to the process before its data and buffers (work buffers as
+# far as the path touches them, gradient workspaces, optimiser state, BLAS, thread stacks). The machine has 2 cores and is shared: run it when nothing
 # else runs, and compare ratios (both sides are measured back to back). On a busy machine the
 # second table is the one to read: samples per CPU-second of each side on one thread, from the
 # difference of a long and a one-iteration run (start-up cancels), which other processes
@@ -72,9 +74,11 @@ for T in "${Ts[@]}"; do
         echo "bench_conv_ref: T = $T, $mode" >&2
         s=$(timed "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --iters "$iters" --warmup 3)
         s_sps=$(echo "$s" | head -1 | jget "${mode}_samples_per_s"); s_rss=$(echo "$s" | tail -1)
+        s_bptt=$(echo "$s" | head -1 | jget bptt_rss_mb)
         rate=$(echo "$s" | head -1 | $PY -c "import json,sys; d=json.loads(sys.stdin.read()); print(' / '.join('%.2f' % r for r in d['firing_rate']))")
         g=$(timed "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --iters "$iters" --warmup 3 --sparse-density 0)
         g_sps=$(echo "$g" | head -1 | jget "${mode}_samples_per_s"); g_rss=$(echo "$g" | tail -1)
+        g_bptt=$(echo "$g" | head -1 | jget bptt_rss_mb)
         # the reference's best thread setting under both of its schedules (per-step wins at T = 20)
         best=$($PY "$REF" --best --model conv --T "$T" --batch 64 --mode "$mode" --iters "$iters")
         best_s=$($PY "$REF" --best --schedule sstep --model conv --T "$T" --batch 64 --mode "$mode" --iters "$iters")
@@ -87,7 +91,7 @@ for T in "${Ts[@]}"; do
         # shellcheck disable=SC2086 # t_env is "VAR=value ..." to export
         t=$(export $t_env; timed $PY "$REF" --model conv --schedule "$sched" --T "$T" --batch 64 --mode "$mode" --iters "$iters" --threads "$t_thr")
         t_rss=$(echo "$t" | tail -1)
-        rows+=("$T|$mode|$s_sps|$g_sps|$t_sps|$s_rss|$g_rss|$t_rss|$rate|torch $sched, threads $t_thr, $t_env")
+        rows+=("$T|$mode|$s_sps|$g_sps|$t_sps|$s_rss|$g_rss|$s_bptt|$g_bptt|$t_rss|$rate|torch $sched, threads $t_thr, $t_env")
         c_s=$(cpu_sps "$T" "$mode" "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --threads 1 --warmup 0 --iters)
         c_g=$(cpu_sps "$T" "$mode" "$SOMA" bench "${common[@]}" -T "$T" --mode "$mode" --threads 1 --warmup 0 --sparse-density 0 --iters)
         c_t=$(export OPENBLAS_NUM_THREADS=1; cpu_sps "$T" "$mode" $PY "$REF" --model conv --schedule "$sched" --T "$T" --batch 64 --mode "$mode" --threads 1 --warmup 1 --iters)
@@ -99,17 +103,17 @@ echo "## Throughput: conv 32C3-P2-32C3-P2-128-10, batch 64 (soma bench vs torch_
 echo
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Command: \`scripts/bench_conv_ref.sh ${Ts[*]}\` (soma: \`$SOMA bench ${common[*]} -T T --mode M\`)."
-echo "Peak memory: maximum resident set size of the whole process (\`/usr/bin/time -v\`)."
+echo "Peak memory: maximum resident set size of the whole process (\`/usr/bin/time -v\`); Soma's BPTT memory: what its runs add to the resident set before the data and buffers (\`soma bench\`'s bptt_rss_mb)."
 echo
-echo "| T | mode | Soma samples/s | Soma, GEMM only | torch samples/s | ratio (GEMM only) | Soma peak RSS MB (GEMM only) | torch peak RSS MB | Soma firing rates per layer | torch setting |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| T | mode | Soma samples/s | Soma, GEMM only | torch samples/s | ratio (GEMM only) | Soma peak RSS MB (GEMM only) | Soma BPTT RSS MB (GEMM only) | torch peak RSS MB | Soma firing rates per layer | torch setting |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do
-    IFS='|' read -r T mode ss gs ts sr gr tr rate setting <<<"$r"
-    $PY - "$T" "$mode" "$ss" "$gs" "$ts" "$sr" "$gr" "$tr" "$rate" "$setting" <<'PYEOF'
+    IFS='|' read -r T mode ss gs ts sr gr sb gb tr rate setting <<<"$r"
+    $PY - "$T" "$mode" "$ss" "$gs" "$ts" "$sr" "$gr" "$sb" "$gb" "$tr" "$rate" "$setting" <<'PYEOF'
 import sys
-T, mode, ss, gs, ts, sr, gr, tr, rate, setting = sys.argv[1:]
-ss, gs, ts = float(ss), float(gs), float(ts)
-print(f"| {T} | {mode} | {ss:,.0f} | {gs:,.0f} | {ts:,.0f} | **{ss/ts:.1f}×** ({gs/ts:.1f}×) | {sr} ({gr}) | {tr} | {rate} | {setting} |")
+T, mode, ss, gs, ts, sr, gr, sb, gb, tr, rate, setting = sys.argv[1:]
+ss, gs, ts, sb, gb = float(ss), float(gs), float(ts), float(sb), float(gb)
+print(f"| {T} | {mode} | {ss:,.0f} | {gs:,.0f} | {ts:,.0f} | **{ss/ts:.1f}×** ({gs/ts:.1f}×) | {sr} ({gr}) | {sb:.0f} ({gb:.0f}) | {tr} | {rate} | {setting} |")
 PYEOF
 done
 echo

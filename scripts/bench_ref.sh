@@ -8,7 +8,9 @@
 # (τ = 2, threshold 1, hard reset to 0) and the ATan surrogate (α = 2), CE on the output rate,
 # Adam. Soma runs on real MNIST, rate-coded (12-13 % of inputs spike per step); the reference's
 # dense arithmetic does not depend on the input, so its random images cost the same.
-# Soma's uniform-random-input figure (50 % density) is printed too.
+# Soma's uniform-random-input figure (50 % density) is printed too. Memory: Soma's whole-process
+# peak RSS, and its BPTT memory (soma bench's bptt_rss_mb: what the training runs add to the
+# resident set before the data and buffers) on the event path and with the GEMM path forced.
 set -eu
 cd "$(dirname "$0")/.."
 SOMA=${SOMA:-build/rel/soma}
@@ -35,7 +37,7 @@ best = dict(runs[0])
 for r in runs[1:]:
     for k, v in r.items():
         if k.endswith('samples_per_s') and v > best.get(k, 0): best[k] = v
-        if k == 'peak_rss_mb': best[k] = max(best[k], v)
+        if k in ('peak_rss_mb', 'bptt_rss_mb'): best[k] = max(best[k], v)
 print(json.dumps(best))"
 }
 out=results/bench_fc.md
@@ -45,19 +47,21 @@ echo
 echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
 echo "Command: \`scripts/bench_ref.sh ${neurons[*]}\` (soma: \`$SOMA bench ${common[*]} --neuron N --input mnist\`, best of 3 runs; torch: best of its 4 thread settings)."
 echo
-echo "| neuron | Soma train /s | torch train /s | ratio | Soma infer /s | torch infer /s | ratio | Soma train, random input /s | Soma peak RSS MB |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| neuron | Soma train /s | torch train /s | ratio | Soma infer /s | torch infer /s | ratio | Soma train, random input /s | Soma peak RSS MB | Soma BPTT RSS MB (GEMM only) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for n in "${neurons[@]}"; do
     s=$(soma_best "${common[@]}" --neuron "$n" --input mnist)
     r=$(soma_best "${common[@]}" --neuron "$n" --input random --mode train)
+    g=$($SOMA bench "${common[@]}" --neuron "$n" --input mnist --mode train --sparse-density 0 | tail -1)
     tt=$($PY "$REF" --best --model fc100 --neuron "$n" --mode train | jget samples_per_s)
     ti=$($PY "$REF" --best --model fc100 --neuron "$n" --mode infer | jget samples_per_s)
     st=$(echo "$s" | jget train_samples_per_s); si=$(echo "$s" | jget infer_samples_per_s)
     sr=$(echo "$r" | jget train_samples_per_s); rss=$(echo "$s" | jget peak_rss_mb)
-    $PY - "$n" "$st" "$tt" "$si" "$ti" "$sr" "$rss" <<'PYEOF'
+    sb=$(echo "$s" | jget bptt_rss_mb); gb=$(echo "$g" | jget bptt_rss_mb)
+    $PY - "$n" "$st" "$tt" "$si" "$ti" "$sr" "$rss" "$sb" "$gb" <<'PYEOF'
 import sys
-n, st, tt, si, ti, sr, rss = sys.argv[1], *map(float, sys.argv[2:])
-print(f"| {n} | {st:,.0f} | {tt:,.0f} | **{st/tt:.1f}×** | {si:,.0f} | {ti:,.0f} | **{si/ti:.1f}×** | {sr:,.0f} | {rss:.0f} |")
+n, st, tt, si, ti, sr, rss, sb, gb = sys.argv[1], *map(float, sys.argv[2:])
+print(f"| {n} | {st:,.0f} | {tt:,.0f} | **{st/tt:.1f}×** | {si:,.0f} | {ti:,.0f} | **{si/ti:.1f}×** | {sr:,.0f} | {rss:.0f} | {sb:.1f} ({gb:.1f}) |")
 PYEOF
 done
 echo

@@ -85,6 +85,10 @@ if [ -f "${SOMA_CACHE:-cache}/mnist/train-images-idx3-ubyte" ] && [ -z "${SOMA_S
         --pretrain 3 --save "$tmp/pre.soma" --json
     grep -q '"pretrain_batches":3' "$tmp/out" && ok || bad "bench --pretrain in the JSON"
     expect_rc 0 "bench init" "$SOMA" bench --net 8C3-P2-10 --encoder direct -T 4 --batch 8 --iters 1 --warmup 0 --init "$tmp/pre.soma"
+    # memory: the whole process's peak, and what the runs added to the resident set before them
+    expect_rc 0 "bench memory" "$SOMA" bench --net 784-30-10 -T 4 --batch 16 --iters 1 --warmup 0 --json
+    grep -q '"peak_rss_mb":[0-9]' "$tmp/out" && grep -q '"base_rss_mb":[0-9]' "$tmp/out" && grep -q '"bptt_rss_mb":' "$tmp/out" \
+        && ok || bad "bench memory fields in the JSON"
     expect_rc 1 "bench init other net" "$SOMA" bench --net 4C3-P2-10 --encoder direct -T 2 --batch 8 --iters 1 --init "$tmp/pre.soma"
     expect_err "holds the net" "bench init other net"
 else

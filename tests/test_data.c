@@ -141,6 +141,17 @@ TEST(idx_plain) {
     soma_dataset_free(&d);
     CHECK(zeroed(&d));
     soma_dataset_free(NULL);
+    /* the head: the first samples as floats, the classes of the whole file; 0 or more: all */
+    CHECK_STATUS(soma_idx_load_head(&d, im, lb, 2, &err), SOMA_OK);
+    CHECK(d.n == 2 && d.dim == R * C && d.n_classes == 7);
+    CHECK(memcmp(d.y, (int32_t[]){lab[0], lab[1]}, sizeof(int32_t) * 2) == 0);
+    CHECK(d.x[1] == 1.0f && d.x[2 * R * C - 1] == (float)pix[2 * R * C - 1] / 255.0f);
+    soma_dataset_free(&d);
+    for (int64_t m = 0; m <= N + 1; m += N + 1) {
+        CHECK_STATUS(soma_idx_load_head(&d, im, lb, m, &err), SOMA_OK);
+        check_set(&d);
+        soma_dataset_free(&d);
+    }
 }
 
 TEST(idx_gzip) {

@@ -3,7 +3,8 @@
  * results are bitwise identical on 1 and 2 threads, the thesis's constructed XOR neurons
  * give the thesis's truth tables, single neurons learn XOR (bilinear, shunting) or cannot
  * (linear), the RSNN example learns sparse-vs-dense spike trains, checkpoints round-trip and
- * bad net specs are rejected with a message.
+ * bad net specs are rejected with a message; spike lists hold every input at 100 % density,
+ * and work buffers become resident only where a run writes them.
  */
 #include "soma.h"
 #include "synapse/dense_fold.h"
@@ -110,6 +111,107 @@ TEST(bitwise_identical_across_threads) {
         CHECK(s1.loss_sum == s2.loss_sum);
         soma_net_free(a);
     }
+}
+
+/* Every input and every neuron spikes at every step (rate code of 1, non-negative weights, a
+ * threshold below the reset): the spike lists the encoder and each layer build fill their planned room exactly
+ * (AddressSanitizer checks the bounds in `make check-asan`), the event-driven path still
+ * runs at that density, agrees with the dense path, and is bitwise the same on 1 and 2
+ * threads. A conv layer builds its lists too before it picks the dense path (its
+ * break-even is lower). */
+TEST(spike_lists_at_full_density) {
+    const char *specs[] = {"24-16-12-3", "24-16R-3", "1x6x6-4C3-P2-8-3"};
+    enum { B = 19, M = 36 };
+    static float x[B * M], g1[20000], g2[20000], g3[20000];
+    int32_t y[B];
+    int64_t uid[B];
+    for (int b = 0; b < B; b++) y[b] = b % 3, uid[b] = b;
+    for (int i = 0; i < B * M; i++) x[i] = 1.0f;
+    for (int si = 0; si < 3; si++)
+        for (int m = 0; m < 3; m++) {
+            soma_net_config c = soma_net_default_config();
+            c.T = 5, c.chunk = 8;
+            c.neuron.theta = -0.5f; /* with non-negative weights h ≥ 0 > θ: every neuron fires */
+            c.integrate.mode = (soma_integrate_mode)m;
+            soma_net *a = NULL, *b = NULL;
+            c.sparse_max_density = 1.0f;
+            CHECK(soma_net_create(&a, specs[si], &c, 3, NULL) == SOMA_OK);
+            c.sparse_max_density = 0.0f;
+            CHECK(soma_net_create(&b, specs[si], &c, 3, NULL) == SOMA_OK);
+            int64_t np;
+            float *pa = soma_net_params(a, &np), *pb = soma_net_params(b, NULL);
+            for (int64_t i = 0; i < np; i++) pa[i] = pb[i] = fabsf(pa[i]); /* every current ≥ 0 > θ */
+            soma_batch_stats sa, sb, sc;
+            soma_set_threads(1);
+            step(a, x, y, uid, B, g1, &sa);
+            step(b, x, y, uid, B, g2, &sb);
+            soma_set_threads(2);
+            step(a, x, y, uid, B, g3, &sc);
+            int64_t n;
+            soma_net_grads(a, &n);
+            CHECK(memcmp(g1, g3, sizeof(float) * (size_t)n) == 0 && sa.loss_sum == sc.loss_sum);
+            const int nl = soma_net_layer_count(a);
+            for (int l = 0; l < nl; l++) {
+                CHECK(sa.in_active[l] == sa.in_total[l]); /* every input spiked */
+                CHECK(sa.spikes[l] == sa.neurons[l]);     /* every neuron fired */
+                CHECK(sa.spikes[l] == sb.spikes[l]);
+            }
+            if (si < 2) CHECK(sa.event_chunks[0] == sa.chunks && sa.event_chunks[nl - 1] == sa.chunks);
+            double dd = 0, nn = 0;
+            for (int64_t i = 0; i < n; i++) dd += (g1[i] - g2[i]) * (double)(g1[i] - g2[i]), nn += (double)g2[i] * g2[i];
+            CHECK_NEAR(sa.loss_sum, sb.loss_sum, 1e-4);
+            CHECK(sqrt(dd) <= 1e-4 * sqrt(nn) + 1e-7);
+            soma_net_free(a);
+            soma_net_free(b);
+        }
+    soma_set_threads(0);
+}
+
+/* A reserved net's work buffers are planned for the worst case but zero on first touch: the
+ * reservation itself adds (almost) nothing resident, and on sparse input the event path,
+ * which never writes the dense input rows, makes less of them resident than the dense path.
+ * RSS is not checked under the sanitizers (their allocator zeroes and tracks every block). */
+TEST(work_buffers_resident_by_use) {
+    const size_t big = (size_t)48 << 20;
+    size_t used0 = soma_mem_used(), r0 = soma_rss();
+    float *p = soma_calloc(big / sizeof(float), sizeof(float));
+    CHECK(p && ((uintptr_t)p & 63) == 0);
+    CHECK(soma_mem_used() - used0 == big);
+    double sum = 0;
+    for (size_t i = 0; i < big / sizeof(float); i += 4096) sum += p[i];
+    CHECK(sum == 0.0);
+    const bool rss_ok = !getenv("SOMA_SANITIZED") && r0 > 0;
+    if (rss_ok) CHECK(soma_rss() < r0 + big / 8);
+    for (size_t i = 0; i < big / sizeof(float); i += 1024) p[i] = 1.0f;
+    if (rss_ok) CHECK(soma_rss() > r0 + big / 2);
+    soma_free(p);
+    CHECK(soma_mem_used() == used0);
+    /* the nets: 5 % of 784 inputs on, rate coded, T = 20, one thread */
+    enum { B = 32, M = 784 };
+    static float x[B * M];
+    int32_t y[B];
+    int64_t uid[B];
+    random_batch(x, y, uid, B, M, 10, 0.05f, 5);
+    soma_set_threads(1);
+    size_t grown[2] = {0, 0};
+    for (int dense = 0; dense < 2; dense++) {
+        soma_net_config c = soma_net_default_config();
+        c.T = 20;
+        c.sparse_max_density = dense ? 0.0f : 0.3f;
+        soma_net *net = NULL;
+        CHECK(soma_net_create(&net, "784-64-10", &c, 1, NULL) == SOMA_OK);
+        size_t u0 = soma_mem_used(), before = soma_rss();
+        CHECK(soma_net_reserve(net, B, NULL) == SOMA_OK);
+        const size_t planned = soma_mem_used() - u0;
+        if (rss_ok) CHECK(soma_rss() < before + planned / 2); /* the gradient workspaces are small: memset */
+        soma_batch_stats st;
+        CHECK(soma_net_eval_batch(net, x, y, uid, B, 1, NULL, &st) == SOMA_OK);
+        CHECK((st.event_chunks[0] > 0) == !dense);
+        grown[dense] = soma_rss() - before;
+        soma_net_free(net);
+    }
+    if (rss_ok) CHECK(grown[0] < grown[1]);
+    soma_set_threads(0);
 }
 
 /* Thesis: i = x₁ + x₂ − 2x₁x₂, threshold 0.5 (w = (1, 1), λ = 1, v = (1, −1)). */
@@ -302,6 +404,8 @@ TEST(bad_specs) {
 int main(void) {
     RUN(event_driven_matches_dense);
     RUN(bitwise_identical_across_threads);
+    RUN(spike_lists_at_full_density);
+    RUN(work_buffers_resident_by_use);
     RUN(constructed_bilinear_xor);
     RUN(constructed_shunting_xor);
     RUN(single_neuron_learns_xor);

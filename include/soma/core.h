@@ -63,7 +63,9 @@ int soma_fail(soma_error *err, int status, const char *fmt, ...)
 /* ---- counted, 64-byte aligned allocation ------------------------------------------------ */
 
 /* Returns NULL on failure (or when the test-only failure countdown fires). Memory is
- * uninitialised for soma_malloc, zeroed for soma_calloc. soma_free(NULL) is a no-op. */
+ * uninitialised for soma_malloc, zeroed for soma_calloc. soma_free(NULL) is a no-op.
+ * A large soma_calloc block is zero on first touch (mapped, not memset): its untouched pages
+ * are never resident, so a buffer planned for the worst case costs only what a run writes. */
 void *soma_malloc(size_t bytes);
 void *soma_calloc(size_t count, size_t size);
 void soma_free(void *ptr);
@@ -74,6 +76,8 @@ void soma_mem_reset_peak(void);
 void soma_mem_fail_after(long n);
 /* Peak resident set size of the whole process in bytes (getrusage), 0 if unknown. */
 size_t soma_peak_rss(void);
+/* Resident set size of the process now, in bytes (/proc/self/statm), 0 if unknown. */
+size_t soma_rss(void);
 
 /* ---- counter-based random numbers ------------------------------------------------------ */
 

@@ -62,10 +62,16 @@ int soma_read_file(uint8_t **buf, size_t *len, const char *path, size_t max_byte
 /* Loads an IDX image file and its label file (same count required). */
 int soma_idx_load(soma_dataset *out, const char *images_path, const char *labels_path,
                   soma_error *err);
+/* The same, keeping only the first max_n samples (all if max_n <= 0 or larger than the file):
+ * both files are still read and checked whole, but only the kept images become floats. */
+int soma_idx_load_head(soma_dataset *out, const char *images_path, const char *labels_path,
+                       int64_t max_n, soma_error *err);
 
 /* Loads "<dir>/<prefix>-images-idx3-ubyte[.gz]" and "...-labels-idx1-ubyte[.gz]" where prefix
  * is "train" or "t10k" (train = true / false). */
 int soma_mnist_load(soma_dataset *out, const char *dir, bool train, soma_error *err);
+/* The first max_n samples only (soma_idx_load_head); max_n <= 0: all. */
+int soma_mnist_load_head(soma_dataset *out, const char *dir, bool train, int64_t max_n, soma_error *err);
 
 /* CSV. label_col: column index of the integer label, -1 for the last column. */
 int soma_csv_load(soma_dataset *out, const char *path, int label_col, soma_error *err);

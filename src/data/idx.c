@@ -131,6 +131,11 @@ static int read_idx(soma_idx *idx, uint8_t **buf, const char *path, int want_ndi
 
 int soma_idx_load(soma_dataset *out, const char *images_path, const char *labels_path,
                   soma_error *err) {
+    return soma_idx_load_head(out, images_path, labels_path, 0, err);
+}
+
+int soma_idx_load_head(soma_dataset *out, const char *images_path, const char *labels_path,
+                       int64_t max_n, soma_error *err) {
     if (!out) return soma_fail(err, SOMA_E_ARG, "soma_idx_load: NULL dataset");
     memset(out, 0, sizeof *out);
     if (!images_path || !labels_path) return soma_fail(err, SOMA_E_ARG, "soma_idx_load: NULL path");
@@ -153,7 +158,8 @@ int soma_idx_load(soma_dataset *out, const char *images_path, const char *labels
                        (long long)im.dims[2]);
         goto done;
     }
-    int64_t n = im.dims[0], dim = im.dims[1] * im.dims[2];
+    /* the whole file is validated above; only the head becomes floats (4 bytes per pixel) */
+    int64_t n = max_n > 0 && max_n < im.dims[0] ? max_n : im.dims[0], dim = im.dims[1] * im.dims[2];
     d.n = n;
     d.dim = (int32_t)dim;
     d.c = 1;
@@ -169,10 +175,10 @@ int soma_idx_load(soma_dataset *out, const char *images_path, const char *labels
     float lut[256];
     for (int v = 0; v < 256; v++) lut[v] = (float)v / 255.0f;
     for (int64_t i = 0; i < n * dim; i++) d.x[i] = lut[im.data[i]];
-    int max_label = 0;
-    for (int64_t i = 0; i < n; i++) {
-        d.y[i] = lb.data[i]; /* uint8, so always < 256 */
-        if (d.y[i] > max_label) max_label = d.y[i];
+    int max_label = 0; /* over the whole file: a head has the file's classes */
+    for (int64_t i = 0; i < lb.dims[0]; i++) {
+        if (i < n) d.y[i] = lb.data[i]; /* uint8, so always < 256 */
+        if (lb.data[i] > max_label) max_label = lb.data[i];
     }
     d.n_classes = max_label + 1;
 done:
@@ -200,6 +206,10 @@ static int find_file(char *path, size_t size, const char *dir, const char *base,
 }
 
 int soma_mnist_load(soma_dataset *out, const char *dir, bool train, soma_error *err) {
+    return soma_mnist_load_head(out, dir, train, 0, err);
+}
+
+int soma_mnist_load_head(soma_dataset *out, const char *dir, bool train, int64_t max_n, soma_error *err) {
     if (!out) return soma_fail(err, SOMA_E_ARG, "soma_mnist_load: NULL dataset");
     memset(out, 0, sizeof *out);
     if (!dir) return soma_fail(err, SOMA_E_ARG, "soma_mnist_load: NULL directory");
@@ -210,5 +220,5 @@ int soma_mnist_load(soma_dataset *out, const char *dir, bool train, soma_error *
     if (rc) return rc;
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
     if ((rc = find_file(labels, sizeof labels, dir, base, err))) return rc;
-    return soma_idx_load(out, images, labels, err);
+    return soma_idx_load_head(out, images, labels, max_n, err);
 }

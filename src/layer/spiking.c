@@ -49,7 +49,9 @@ static soma_spikes spikes_of(const spiking_layer *s, const soma_lctx *c, soma_de
     soma_spikes sx = {.idx = tv.idx, .off = tv.off, .B = c->B, .complement = c->train};
     if (c->sx_in) sx.idx = c->sx_in->idx, sx.off = c->sx_in->off, sx.fk = c->sx_in->fk, sx.fm = c->sx_in->fm,
                   sx.foff = c->sx_in->foff;
-    float *tail = c->scratch + rows * s->base.scratch_per_row;
+    /* the uint64 masks need 8-byte alignment: an odd rows·scratch_per_row (e.g. a last chunk
+     * of 3 samples into 3 outputs) rounds up into scratch_fixed's 16 spare floats */
+    float *tail = c->scratch + ((rows * s->base.scratch_per_row + 1) & ~(int64_t)1);
     sx.mask = (uint64_t *)tail;
     sx.touched = (int32_t *)(tail + 2 * s->base.in_dim);
     return sx;

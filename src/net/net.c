@@ -1,15 +1,19 @@
 /*
  * net/net.c — a chain of layers: build from the notation, plan buffers, run batches.
  *
- * Memory plan (reserve): the flat parameter, gradient and prepared-weight blocks, and one
- * buffer per chunk holding that chunk's encoded input, every layer's output and tape, two
- * ping-pong gradient buffers, the scratch and the gradient workspace. After reserve a batch
- * allocates nothing.
+ * Memory plan (reserve): the flat parameter, gradient and prepared-weight blocks, one work
+ * buffer per thread holding a chunk's encoded input, every layer's output and tape, two
+ * ping-pong gradient buffers and the scratch, and a gradient workspace per thread plus the
+ * batch's sum. After reserve a batch allocates nothing. The work buffers are planned for the
+ * worst case of either path (spike lists with every input spiking, the dense path's unpooled
+ * currents and inputs) but are zero on first touch (soma_calloc), so a run makes resident
+ * only what its path writes: the event path never touches the dense inputs and unpooled
+ * currents, the lists only as far as the spikes fill them; inference no gradients.
  *
  * A batch is split into chunks of cfg.chunk samples that run in parallel (OpenMP; BLAS stays
- * single-threaded inside). Each chunk accumulates into its own gradient workspace, and the
- * workspaces are summed in chunk order afterwards, so the result does not depend on the
- * number of threads.
+ * single-threaded inside). Each chunk accumulates into a gradient workspace of its thread's,
+ * and the workspaces are summed in chunk order, so the result does not depend on the number
+ * of threads.
  */
 #include "net/net_internal.h"
 
@@ -100,11 +104,12 @@ static int set_err(soma_net *net, int rc, const char *msg) {
 }
 
 static void free_buffers(soma_net *net) {
-    for (int c = 0; c < net->n_chunks; c++) soma_free(net->chunks[c].gws);
     soma_free(net->chunks);
-    for (int w = 0; w < net->n_work; w++) soma_free(net->work[w]);
+    for (int w = 0; w < net->n_work; w++) soma_free(net->work[w]), soma_free(net->tgws[w]);
     soma_free(net->work);
-    net->chunks = NULL, net->work = NULL;
+    soma_free(net->tgws);
+    soma_free(net->gsum);
+    net->chunks = NULL, net->work = NULL, net->tgws = NULL, net->gsum = NULL;
     net->n_chunks = net->n_work = 0, net->max_batch = 0;
 }
 
@@ -263,22 +268,27 @@ static int64_t chunk_floats(const soma_net *net, int64_t Bc, soma_chunk_plan *pl
     return o;
 }
 
-/* Work buffers for n threads (at least one, at most one per chunk). */
+/* Work buffers and gradient workspaces for n threads (at least one, at most one per chunk). */
 static int reserve_work(soma_net *net, int n, soma_error *err) {
     if (n <= net->n_work) return SOMA_OK;
-    float **w = soma_calloc((size_t)n, sizeof *w);
-    if (!w) return soma_fail(err, SOMA_E_NOMEM, "out of memory planning %d work buffers", n);
-    const int64_t nf = chunk_floats(net, net->cfg.chunk, &net->plan);
+    float **w = soma_calloc((size_t)n, sizeof *w), **g = soma_calloc((size_t)n, sizeof *g);
+    if (!w || !g) {
+        soma_free(w), soma_free(g);
+        return soma_fail(err, SOMA_E_NOMEM, "out of memory planning %d work buffers", n);
+    }
+    const int64_t nf = chunk_floats(net, net->cfg.chunk, &net->plan), ng = net->n_gws > 0 ? net->n_gws : 1;
     for (int i = 0; i < n; i++) {
-        w[i] = i < net->n_work ? net->work[i] : soma_calloc((size_t)nf, sizeof(float));
-        if (!w[i]) {
-            for (int j = net->n_work; j < i; j++) soma_free(w[j]);
-            soma_free(w);
+        bool old = i < net->n_work;
+        w[i] = old ? net->work[i] : soma_calloc((size_t)nf, sizeof(float));
+        g[i] = old ? net->tgws[i] : soma_calloc((size_t)ng, sizeof(float));
+        if (!w[i] || !g[i]) {
+            for (int j = net->n_work; j <= i; j++) soma_free(w[j]), soma_free(g[j]);
+            soma_free(w), soma_free(g);
             return soma_fail(err, SOMA_E_NOMEM, "out of memory: %d work buffers of %.1f MB", n, (double)nf * 4 / 1e6);
         }
     }
-    soma_free(net->work);
-    net->work = w, net->n_work = n;
+    soma_free(net->work), soma_free(net->tgws);
+    net->work = w, net->tgws = g, net->n_work = n;
     return SOMA_OK;
 }
 
@@ -296,12 +306,10 @@ int soma_net_reserve(soma_net *net, int max_batch, soma_error *err) {
     net->chunks = soma_calloc((size_t)nch, sizeof *net->chunks);
     if (!net->chunks) return soma_fail(err, SOMA_E_NOMEM, "out of memory planning %d chunks", nch);
     net->n_chunks = nch;
-    for (int c = 0; c < nch; c++)
-        if (!(net->chunks[c].gws = soma_calloc((size_t)(net->n_gws > 0 ? net->n_gws : 1), sizeof(float)))) {
-            free_buffers(net);
-            return soma_fail(err, SOMA_E_NOMEM, "out of memory: %d gradient workspaces of %.1f MB", nch,
-                             (double)net->n_gws * 4 / 1e6);
-        }
+    if (!(net->gsum = soma_calloc((size_t)(net->n_gws > 0 ? net->n_gws : 1), sizeof(float)))) {
+        free_buffers(net);
+        return soma_fail(err, SOMA_E_NOMEM, "out of memory: a gradient workspace of %.1f MB", (double)net->n_gws * 4 / 1e6);
+    }
     int rc = reserve_work(net, work_wanted(nch), err);
     if (rc != SOMA_OK) {
         free_buffers(net);
@@ -407,9 +415,9 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     if (logits_out) memcpy(logits_out, logits, (size_t)(B * C) * sizeof *logits);
     if (!train) return;
     float *gws = ch->gws;
-    /* Chunk 0's workspace is the batch's sum (still read by finish after the last batch); every
-     * other one was zeroed by the ordered add that consumed it (see run_batch), or is fresh
-     * from calloc. Zeroing it here instead touched it cold: 4 % of a LIF training step. */
+    /* Chunk 0's workspace is the batch's sum (still read by finish after the last batch); a
+     * thread's workspace was zeroed by the ordered add that consumed it (see run_batch), or is
+     * fresh from calloc. Zeroing it here instead touched it cold: 4 % of a LIF training step. */
     if (ci == 0) memset(gws, 0, (size_t)net->n_gws * sizeof *gws);
     int cur = 0;
     for (int i = net->nl - 1; i >= 0; i--) {
@@ -492,17 +500,20 @@ static int run_batch(soma_net *net, const float *x, const int32_t *y, const int6
     }
     const int nw = nch < net->n_work ? nch : net->n_work;
     /* Any thread may run any chunk (results do not depend on which): thread w uses buffer w.
-     * Each chunk's workspace is added into chunk 0's as soon as the chunks before it are in
-     * (ordered): every element is summed in chunk order, deterministic for any thread count,
-     * while the chunk's workspace is still in cache; summing all of them after the batch
-     * streamed nch cold workspaces from memory. The add leaves the chunk's workspace zeroed
-     * for its next batch. */
-    float *g0 = net->chunks[0].gws;
+     * Chunk 0 accumulates into the batch's sum; every other chunk into its thread's workspace,
+     * which is added into the sum as soon as the chunks before it are in (ordered): every
+     * element is summed in chunk order, deterministic for any thread count, while the
+     * workspace is still in cache; summing all of them after the batch streamed nch cold
+     * workspaces from memory. A thread waits at the ordered add before it takes another
+     * chunk, so one workspace per thread is enough (not one per chunk: 8 of them at batch 128),
+     * and the add leaves it zeroed for the thread's next chunk. */
+    float *g0 = net->gsum;
     const int64_t G = net->n_gws;
 #pragma omp parallel for schedule(dynamic, 1) ordered num_threads(nw)
     for (int ci = 0; ci < nch; ci++) {
         int64_t b0 = (int64_t)ci * Bc, nb = B - b0 < Bc ? B - b0 : Bc;
         net->chunks[ci].buf = net->work[thread_index()];
+        net->chunks[ci].gws = ci == 0 ? g0 : net->tgws[thread_index()];
         run_chunk(net, ci, x + b0 * M, y ? y + b0 : NULL, uid + b0, nb, seed, train, gs,
                   logits ? logits + b0 * C : NULL);
 #pragma omp ordered

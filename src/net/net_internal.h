@@ -62,9 +62,9 @@ typedef struct soma_chunk_plan {
             tiebreak;
 } soma_chunk_plan;
 
-/* A chunk of a batch: its own gradient workspace (summed in chunk order after the batch) and
- * statistics; buf is the work buffer it last ran in (one per thread, so activations, tapes and
- * gradients take threads × one chunk of memory, not the whole batch). */
+/* A chunk of a batch: its statistics; buf and gws are the work buffer and gradient workspace
+ * it last ran in (one per thread, so activations, tapes and gradients take threads × one
+ * chunk of memory, not the whole batch; chunk 0's workspace is the batch's sum). */
 typedef struct soma_chunk {
     float *buf;
     float *gws;
@@ -87,6 +87,8 @@ struct soma_net {
     soma_chunk_plan plan;
     soma_chunk *chunks;
     float **work; /* (n_work) work buffers, plan's layout */
+    float **tgws; /* (n_work) gradient workspaces of chunks 1.., one per thread (n_gws each) */
+    float *gsum;  /* (n_gws) chunk 0's workspace and the batch's sum */
     float *input_grad;
     char err[600];
 };
