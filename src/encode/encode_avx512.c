@@ -8,6 +8,7 @@
  * and slow on Zen 4, a masked store of the compressed register is not.
  */
 #include "encode/encode_fold.h"
+#include "kernels/cpu.h"
 
 int soma_encode_kernel = 0;
 
@@ -16,7 +17,7 @@ int soma_encode_kernel = 0;
 
 #define AVX512 __attribute__((target("avx512f,popcnt")))
 
-bool soma_encode_have_avx512(void) { return soma_encode_kernel == 0 && __builtin_cpu_supports("avx512f"); }
+bool soma_encode_have_avx512(void) { return soma_encode_kernel == 0 && soma_cpu_avx512(); }
 
 AVX512 int64_t soma_rate_active_avx512(int32_t *fk, uint64_t *fm, const float *x, int64_t M) {
     const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);

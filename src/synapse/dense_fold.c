@@ -16,6 +16,7 @@
  */
 #include "synapse/dense_fold.h"
 #include "synapse/gather.h"
+#include "kernels/cpu.h"
 #include "kernels/vec16.h"
 
 #include <string.h>
@@ -244,14 +245,12 @@ AVX512 static void folded_tiles(float *Y, const soma_spikes *sx, const float *E,
     }
 }
 
-/* libgcc fills the CPU model in a constructor: a plain read, safe from any thread. */
-static bool have_tiles(void) { return __builtin_cpu_supports("avx512f"); }
 #endif
 
 void soma_dense_forward_folded(float *Y, const soma_spikes *sx, const float *E, int64_t S, int64_t M,
                                int64_t c0, int64_t nc, int64_t rows) {
 #ifdef HAVE_TILES
-    if (soma_dense_fold_kernel == 0 && rows / sx->B <= 32 && M < (1 << 25) && have_tiles()) {
+    if (soma_dense_fold_kernel == 0 && rows / sx->B <= 32 && M < (1 << 25) && soma_cpu_avx512()) {
         folded_tiles(Y, sx, E, S, M, c0, nc, rows);
         return;
     }

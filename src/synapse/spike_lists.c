@@ -8,6 +8,7 @@
  * (compress to memory is microcoded and slow on Zen 4) and stored under a mask.
  */
 #include "synapse/synop.h"
+#include "kernels/cpu.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -44,7 +45,7 @@ int64_t soma_spikes_build(int32_t *restrict idx, int64_t *restrict off, const fl
                           int64_t rows, int64_t M) {
     int64_t n = 0;
 #ifdef HAVE_AVX512_LISTS
-    if (soma_spikes_build_kernel == 0 && M < INT32_MAX - 16 && __builtin_cpu_supports("avx512f")) {
+    if (soma_spikes_build_kernel == 0 && M < INT32_MAX - 16 && soma_cpu_avx512()) {
         for (int64_t r = 0; r < rows; r++) {
             off[r] = n;
             n += row_list_avx512(idx + n, x + r * M, M);
