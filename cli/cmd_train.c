@@ -1,11 +1,12 @@
 /* cli/cmd_train.c — `soma train` and `soma eval`. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct train_args {
     net_opts n;
-    const char *data, *test_data, *net, *save, *resume, *optim, *schedule, *metrics;
+    const char *data, *test_data, *net, *save, *resume, *optim, *schedule, *metrics, *groups;
     double lr, lr_min, gamma, momentum, wd, clip;
     int epochs, batch, threads, json, step_size, quiet, max_train, max_test, eval_batch, metrics_every;
     uint64_t seed;
@@ -28,6 +29,27 @@ static int load_sets(const train_args *a, soma_dataset *tr, soma_dataset *te, so
     if (a->max_test > 0 && a->max_test < te->n) {
         if ((rc = soma_dataset_slice(&tmp, te, 0, a->max_test, err))) return rc;
         soma_dataset_free(te), *te = tmp;
+    }
+    return SOMA_OK;
+}
+
+/* --param-group NAME:LR_SCALE:WD_SCALE[,NAME:LR_SCALE:WD_SCALE...] */
+static int add_param_groups(soma_optim *opt, const soma_net *net, const char *spec, soma_error *err) {
+    for (const char *s = spec; *s;) {
+        const char *c1 = strchr(s, ':'), *end = strchr(s, ',');
+        if (!end) end = s + strlen(s);
+        char name[64], *e1, *e2;
+        double lr = 0, wd = 0;
+        bool ok = c1 && c1 < end && c1 > s && (size_t)(c1 - s) < sizeof name;
+        if (ok) lr = strtod(c1 + 1, &e1), ok = e1 != c1 + 1 && *e1 == ':';
+        if (ok) wd = strtod(e1 + 1, &e2), ok = e2 != e1 + 1 && e2 == end;
+        if (!ok)
+            return soma_fail(err, SOMA_E_ARG, "--param-group: '%.*s' is not NAME:LR_SCALE:WD_SCALE", (int)(end - s), s);
+        memcpy(name, s, (size_t)(c1 - s));
+        name[c1 - s] = '\0';
+        int rc = soma_optim_group_tensors(opt, net, name, (float)lr, (float)wd, err);
+        if (rc < 0) return rc;
+        s = *end ? end + 1 : end;
     }
     return SOMA_OK;
 }
@@ -95,6 +117,7 @@ int cmd_train(int argc, char **argv) {
     t[n++] = (cli_opt){"--optim", NULL, OPT_STR, &a.optim, "sgd | adam | adamw", 1, 0};
     t[n++] = (cli_opt){"--momentum", NULL, OPT_FLOAT, &a.momentum, "SGD momentum", 0, 1};
     t[n++] = (cli_opt){"--weight-decay", NULL, OPT_FLOAT, &a.wd, "weight decay", 0, 10};
+    t[n++] = (cli_opt){"--param-group", NULL, OPT_STR, &a.groups, "NAME:LR:WD[,...]: tensors NAME (V, lambda, l0.V) take lr x LR, weight decay x WD", 1, 0};
     t[n++] = (cli_opt){"--grad-clip", NULL, OPT_FLOAT, &a.clip, "clip the global gradient norm (0 = off)", 0, 1e9};
     t[n++] = (cli_opt){"--schedule", NULL, OPT_STR, &a.schedule, "const | step | cosine", 1, 0};
     t[n++] = (cli_opt){"--lr-min", NULL, OPT_FLOAT, &a.lr_min, "cosine: final learning rate", 0, 100};
@@ -142,10 +165,16 @@ int cmd_train(int argc, char **argv) {
     }
     int64_t np;
     soma_net_params(net, &np);
-    if (!opt) opt = soma_optim_create(&op, np);
-    if (!opt) {
-        rc = soma_fail(&err, SOMA_E_NOMEM, "out of memory for the optimiser");
+    if (opt && a.groups) { /* a resumed optimiser keeps its own groups */
+        rc = soma_fail(&err, SOMA_E_ARG, "--param-group: %s already has its optimiser's groups", a.resume);
         goto fail;
+    }
+    if (!opt) {
+        if (!(opt = soma_optim_create(&op, np))) {
+            rc = soma_fail(&err, SOMA_E_NOMEM, "out of memory for the optimiser");
+            goto fail;
+        }
+        if (a.groups && (rc = add_param_groups(opt, net, a.groups, &err))) goto fail;
     }
     if (!a.quiet) print_net(net, stderr);
     soma_train_options to = {0};

@@ -50,6 +50,18 @@ ls "$tmp" | grep -q '\.tmp\.' && bad "temporary checkpoint left behind" || ok
 expect_rc 0 "eval" "$SOMA" eval --model "$tmp/m.soma" --data csv:"$tmp/test.csv" --json
 grep -q '"test_accuracy"' "$tmp/out" && ok || bad "eval --json"
 expect_rc 0 "resume" "$SOMA" train --resume "$tmp/m.soma" --data csv:"$tmp/train.csv" --test-data csv:"$tmp/test.csv" --epochs 1 --quiet
+# --param-group: tensors by name, with their lr and weight-decay multipliers; saved with the optimiser
+expect_rc 0 "param-group" "$SOMA" train --data csv:"$tmp/train.csv" --test-data csv:"$tmp/test.csv" --net 4-8b-4 \
+    -T 4 --encoder direct --epochs 1 --batch 32 --optim adamw --weight-decay 0.1 --param-group V:0.5:4,l1.b:1:0 \
+    --quiet --save "$tmp/g.soma"
+expect_rc 1 "param-group unknown tensor" "$SOMA" train --data csv:"$tmp/train.csv" --test-data csv:"$tmp/test.csv" \
+    --net 4-8-4 --epochs 1 --param-group Q:1:1 --quiet;               expect_err 'no parameter tensor is called "Q"' "param-group Q"
+expect_rc 1 "param-group syntax" "$SOMA" train --data csv:"$tmp/train.csv" --test-data csv:"$tmp/test.csv" \
+    --net 4-8-4 --epochs 1 --param-group W:0.5 --quiet;              expect_err "not NAME:LR_SCALE:WD_SCALE" "param-group syntax"
+expect_rc 1 "param-group on resume" "$SOMA" train --resume "$tmp/g.soma" --data csv:"$tmp/train.csv" \
+    --test-data csv:"$tmp/test.csv" --epochs 2 --param-group V:1:1 --quiet; expect_err "already has" "param-group on resume"
+expect_rc 0 "param-group resume" "$SOMA" train --resume "$tmp/g.soma" --data csv:"$tmp/train.csv" \
+    --test-data csv:"$tmp/test.csv" --epochs 2 --quiet
 
 # Corrupt checkpoints: truncated, flipped byte, not a checkpoint.
 head -c 100 "$tmp/m.soma" > "$tmp/trunc.soma"

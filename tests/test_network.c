@@ -328,6 +328,30 @@ TEST(checkpoint_round_trip) {
     float *p = soma_net_params(a, &n);
     soma_optim_params op = soma_optim_default_params();
     soma_optim *opt = soma_optim_create(&op, n), *opt2 = NULL;
+    soma_error gerr = {0};
+    /* groups by tensor name: "V" is every bilinear layer's V (l1.V, l2.V; the shunting l0 has
+     * Vp and Vn), "l0.W" one tensor; a name no tensor has, or an overlap, is refused */
+    CHECK(soma_optim_group_tensors(opt, a, "V", 0.5f, 4.0f, &gerr) == 2);
+    CHECK(soma_optim_group_tensors(opt, a, "l0.W", 1.0f, 0.0f, &gerr) == 1);
+    CHECK(soma_optim_group_tensors(opt, a, "Q", 1.0f, 1.0f, &gerr) == SOMA_E_ARG);
+    CHECK_MSG(gerr, "\"Q\"");
+    CHECK(soma_optim_group_tensors(opt, a, "l2.V", 1.0f, 1.0f, &gerr) == SOMA_E_ARG);
+    CHECK(soma_optim_group_count(opt) == 3);
+    int matched = 0;
+    for (int i = 0; i < soma_net_param_count(a); i++) {
+        const char *tn;
+        int64_t off, numel;
+        soma_net_param_info(a, i, &tn, &off, &numel);
+        for (int k = 0; k < soma_optim_group_count(opt); k++) {
+            const soma_optim_group *g = soma_optim_group_at(opt, k);
+            if (g->offset != off) continue;
+            bool v = strcmp(tn, "l1.V") == 0 || strcmp(tn, "l2.V") == 0, w = strcmp(tn, "l0.W") == 0;
+            CHECK((v || w) && g->count == numel);
+            CHECK(g->lr_scale == (v ? 0.5f : 1.0f) && g->wd_scale == (v ? 4.0f : 0.0f));
+            matched++;
+        }
+    }
+    CHECK(matched == 3);
     float x[24];
     int32_t y[2] = {0, 2};
     int64_t uid[2] = {0, 1};
@@ -352,6 +376,9 @@ TEST(checkpoint_round_trip) {
         CHECK(soma_net_config_of(b)->integrate.rank == 2);
         CHECK(soma_net_config_of(b)->neuron.kind == SOMA_NEURON_PLIF);
         CHECK(opt2 && soma_optim_steps(opt2) == 1);
+        CHECK(opt2 && soma_optim_group_count(opt2) == 3);
+        for (int i = 0; opt2 && i < 3; i++)
+            CHECK(memcmp(soma_optim_group_at(opt, i), soma_optim_group_at(opt2, i), sizeof(soma_optim_group)) == 0);
         float l1[6], l2[6];
         CHECK(soma_net_eval_batch(a, x, y, uid, 2, 5, l1, NULL) == SOMA_OK);
         CHECK(soma_net_eval_batch(b, x, y, uid, 2, 5, l2, NULL) == SOMA_OK);

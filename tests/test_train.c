@@ -45,6 +45,53 @@ TEST(sgd_momentum_and_adam_steps) {
     soma_optim_free(o);
 }
 
+TEST(optim_groups) {
+    /* AdamW with zero gradients only decays: w ← w·(1 − lr·lr_scale·wd·wd_scale). Parameters
+     * outside the groups take lr and wd as they are; a group may scale one and not the other. */
+    float w[6] = {1, 1, 1, 1, 1, 1}, g[6] = {0};
+    soma_optim_params p = soma_optim_default_params();
+    p.kind = SOMA_OPTIM_ADAMW, p.weight_decay = 0.5f;
+    soma_optim *o = soma_optim_create(&p, 6);
+    soma_error err = {0};
+    CHECK(soma_optim_add_group(o, &(soma_optim_group){4, 1, 1.0f, 0.0f}, &err) == SOMA_OK); /* out of order */
+    CHECK(soma_optim_add_group(o, &(soma_optim_group){1, 2, 0.5f, 4.0f}, &err) == SOMA_OK);
+    CHECK(soma_optim_group_count(o) == 2 && soma_optim_group_at(o, 0)->offset == 1);
+    CHECK(soma_optim_group_at(o, 2) == NULL);
+    soma_optim_step(o, w, g, 0.1f);
+    CHECK_NEAR(w[0], 1 - 0.1 * 0.5, 1e-6);
+    CHECK_NEAR(w[1], 1 - 0.05 * 2.0, 1e-6);
+    CHECK_NEAR(w[2], 1 - 0.05 * 2.0, 1e-6);
+    CHECK_NEAR(w[3], 1 - 0.1 * 0.5, 1e-6);
+    CHECK(w[4] == 1.0f);
+    CHECK_NEAR(w[5], 1 - 0.1 * 0.5, 1e-6);
+    /* Adam's first step is lr·sign(g): a group's lr_scale scales it */
+    float a[3] = {0, 0, 0}, ga[3] = {1, 1, 1};
+    soma_optim *o2 = soma_optim_create(&p, 3);
+    CHECK(soma_optim_add_group(o2, &(soma_optim_group){1, 1, 0.25f, 1.0f}, &err) == SOMA_OK);
+    soma_optim_step(o2, a, ga, 0.1f);
+    CHECK_NEAR(a[0], -0.1, 1e-6);
+    CHECK_NEAR(a[1], -0.025, 1e-6);
+    CHECK_NEAR(a[2], -0.1, 1e-6);
+    /* no groups, or groups of scale 1: bit for bit the plain update */
+    float b1[3] = {0.3f, -0.2f, 0.7f}, b2[3] = {0.3f, -0.2f, 0.7f}, gb[3] = {0.1f, -0.4f, 0.2f};
+    soma_optim *o3 = soma_optim_create(&p, 3), *o4 = soma_optim_create(&p, 3);
+    CHECK(soma_optim_add_group(o4, &(soma_optim_group){0, 2, 1.0f, 1.0f}, &err) == SOMA_OK);
+    for (int s = 0; s < 3; s++) soma_optim_step(o3, b1, gb, 0.01f), soma_optim_step(o4, b2, gb, 0.01f);
+    CHECK(memcmp(b1, b2, sizeof b1) == 0);
+    /* refused: empty, outside, overlapping, negative or NaN multipliers */
+    const soma_optim_group bad[] = {{0, 0, 1, 1}, {5, 2, 1, 1}, {-1, 1, 1, 1}, {2, 2, 1, 1}, {0, 2, 1, 1},
+                                    {5, 1, -1, 1}, {5, 1, 1, NAN}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err = (soma_error){0};
+        CHECK(soma_optim_add_group(o, &bad[i], &err) == SOMA_E_ARG && err.msg[0]);
+    }
+    CHECK(soma_optim_group_count(o) == 2);
+    soma_optim_free(o);
+    soma_optim_free(o2);
+    soma_optim_free(o3);
+    soma_optim_free(o4);
+}
+
 TEST(schedules) {
     soma_schedule s = {SOMA_SCHED_STEP, 1.0f, 0.0f, 0.1f, 10};
     CHECK_NEAR(soma_schedule_lr(&s, 9, 0, 100), 1.0, 1e-7);
@@ -179,6 +226,7 @@ TEST(lif_hand_worked) {
 
 int main(void) {
     RUN(sgd_momentum_and_adam_steps);
+    RUN(optim_groups);
     RUN(schedules);
     RUN(rate_encoder);
     RUN(latency_encoder);

@@ -50,6 +50,27 @@ float *soma_optim_state(soma_optim *opt, int which, int64_t *n);
 int64_t soma_optim_steps(const soma_optim *opt);
 void soma_optim_set_steps(soma_optim *opt, int64_t steps);
 
+/* Parameter groups: parameters [offset, offset + count) are updated with lr·lr_scale and
+ * weight_decay·wd_scale (for AdamW the decoupled decay is then lr·lr_scale·weight_decay·wd_scale
+ * per step, as in PyTorch's per-group lr and weight_decay); every other parameter with lr and
+ * weight_decay. E.g. a bilinear layer's V (soma_net_param_info "l0.V") with a stronger weight
+ * decay than W. Groups are disjoint; checkpoints save them (soma_net_save). */
+enum { SOMA_OPTIM_MAX_GROUPS = 64 };
+typedef struct soma_optim_group {
+    int64_t offset, count;
+    float lr_scale, wd_scale;
+} soma_optim_group;
+/* SOMA_E_ARG if the range is empty, outside the parameters or overlaps a group, a multiplier is
+ * negative or not finite, or there are SOMA_OPTIM_MAX_GROUPS already. */
+int soma_optim_add_group(soma_optim *opt, const soma_optim_group *group, soma_error *err);
+int soma_optim_group_count(const soma_optim *opt);
+const soma_optim_group *soma_optim_group_at(const soma_optim *opt, int i); /* by offset; NULL if out of range */
+/* A group for every parameter tensor of net called name: a full name ("l0.V") or a tensor's
+ * name within its layer, in every layer that has one ("V", "lambda", "W"). Returns the number
+ * of tensors matched (> 0) or a negative status: SOMA_E_ARG when none matches, or as above. */
+int soma_optim_group_tensors(soma_optim *opt, const soma_net *net, const char *name, float lr_scale,
+                             float wd_scale, soma_error *err);
+
 typedef enum soma_sched_kind {
     SOMA_SCHED_CONST = 0,
     SOMA_SCHED_STEP,    /* lr · gamma^(floor(epoch / step_size)) */

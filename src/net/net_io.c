@@ -3,7 +3,9 @@
  *
  * Keys hold the spec and every configuration field as text ("net.T" = "20"), so a checkpoint
  * rebuilds exactly the net that wrote it; tensors hold each parameter tensor by name
- * ("l0.W", ...) and the optimiser moments ("opt.m", "opt.v"). Loading checks the format
+ * ("l0.W", ...) and the optimiser moments ("opt.m", "opt.v"); parameter groups, if any, are one
+ * key "opt.groups" = "offset:count:lr_scale:wd_scale" per group, ';'-separated (no key, no
+ * groups: checkpoints from before groups existed load unchanged). Loading checks the format
  * key, every number, and that each tensor has the size the rebuilt net expects.
  */
 #include "net/net_internal.h"
@@ -62,6 +64,43 @@ static const field fields[] = {
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
+static int save_groups(soma_ckpt *ck, const soma_optim *opt) {
+    const int ng = soma_optim_group_count(opt);
+    if (ng == 0) return SOMA_OK;
+    char *b = soma_malloc((size_t)ng * 80 + 1);
+    if (!b) return SOMA_E_NOMEM;
+    size_t len = 0;
+    b[0] = '\0';
+    for (int i = 0; i < ng; i++) {
+        const soma_optim_group *g = soma_optim_group_at(opt, i);
+        len += (size_t)snprintf(b + len, 80, "%s%lld:%lld:%.9g:%.9g", i ? ";" : "", (long long)g->offset,
+                                (long long)g->count, (double)g->lr_scale, (double)g->wd_scale);
+    }
+    int rc = soma_ckpt_set(ck, "opt.groups", b);
+    soma_free(b);
+    return rc;
+}
+
+static int load_groups(soma_optim *opt, const char *s, const char *path, soma_error *err) {
+    while (*s) {
+        soma_optim_group g;
+        char *end;
+        errno = 0;
+        g.offset = strtoll(s, &end, 10);
+        bool ok = end != s && *end == ':';
+        if (ok) g.count = strtoll(s = end + 1, &end, 10), ok = end != s && *end == ':';
+        if (ok) g.lr_scale = strtof(s = end + 1, &end), ok = end != s && *end == ':';
+        if (ok) g.wd_scale = strtof(s = end + 1, &end), ok = end != s && (*end == ';' || !*end);
+        if (!ok || errno)
+            return soma_fail(err, SOMA_E_FORMAT, "%s: key \"opt.groups\" is malformed near \"%.20s\"", path, s);
+        soma_error ge = {0};
+        if (soma_optim_add_group(opt, &g, &ge) != SOMA_OK)
+            return soma_fail(err, SOMA_E_FORMAT, "%s: key \"opt.groups\": %s", path, ge.msg);
+        s = *end ? end + 1 : end;
+    }
+    return SOMA_OK;
+}
+
 int soma_net_save(const soma_net *net, const soma_optim *opt, const char *path, soma_error *err) {
     soma_ckpt *ck = soma_ckpt_create();
     if (!ck) return soma_fail(err, SOMA_E_NOMEM, "out of memory");
@@ -94,6 +133,7 @@ int soma_net_save(const soma_net *net, const soma_optim *opt, const char *path, 
         rc = rc ? rc : setf(ck, "opt.weight_decay", op->weight_decay);
         rc = rc ? rc : setf(ck, "opt.grad_clip", op->grad_clip);
         rc = rc ? rc : setf(ck, "opt.steps", (double)soma_optim_steps(opt));
+        rc = rc ? rc : save_groups(ck, opt);
         int64_t n;
         float *m = soma_optim_state((soma_optim *)opt, 0, &n), *v = soma_optim_state((soma_optim *)opt, 1, &n);
         rc = rc ? rc : soma_ckpt_add(ck, "opt.m", m, 1, &n);
@@ -170,6 +210,8 @@ int soma_net_load(soma_net **out, soma_optim **opt_out, const char *path, soma_e
             goto done;
         }
         soma_optim_set_steps(opt, (int64_t)v[7]);
+        const char *groups = soma_ckpt_get(ck, "opt.groups");
+        if (groups && (rc = load_groups(opt, groups, path, err)) != SOMA_OK) goto done;
         for (int w = 0; w < 2; w++) {
             int64_t n = 0, want;
             const float *d = soma_ckpt_find(ck, w ? "opt.v" : "opt.m", &n);
