@@ -22,6 +22,7 @@
         }                                                                                    \
         for (int w = 0; w < (W); w++) st16(y + 16 * w, acc[w]);                              \
     }
+SOMA_GATHER(8)
 SOMA_GATHER(4)
 SOMA_GATHER(1)
 
@@ -29,7 +30,8 @@ SOMA_GATHER(1)
  * of which only the new tail is stored; a scalar loop only when the row is under 16 wide. */
 ALWAYS_INLINE void soma_gather_row(float *restrict y, const float *restrict E, int64_t S,
                                    const int32_t *restrict idx, int64_t n, int64_t nc) {
-    int64_t c = 0;
+    int64_t c = 0; /* 8 blocks: 8 independent addition chains hide the add latency */
+    for (; c + 128 <= nc; c += 128) soma_gather8(y + c, E + c, S, idx, n);
     for (; c + 64 <= nc; c += 64) soma_gather4(y + c, E + c, S, idx, n);
     for (; c + 16 <= nc; c += 16) soma_gather1(y + c, E + c, S, idx, n);
     if (c == nc) return;
