@@ -118,12 +118,14 @@ TEST(conv_fast_matches_reference) {
 
 /* The input gradient from max pooling's sparse gradient (position-major lists) against the
  * reference on the unpooled gradient: 3×3 kernels (their own kernel) with every padding, more
- * than 32 input channels, other kernel sizes, pooling windows of 2 and 3 with odd sizes. */
+ * than 32 input channels, 3×3 with a stacked mode's channel count (the tap-major kernel),
+ * other kernel sizes, pooling windows of 2 and 3 with odd sizes. */
 TEST(conv_sparse_input_grad) {
     /* cin, h, w, k, pad, S, pool */
     static const int shapes[][7] = {
         {3, 6, 6, 3, 1, 4, 2}, {2, 7, 5, 3, 0, 3, 2}, {40, 6, 6, 3, 1, 5, 2}, {1, 5, 5, 3, 2, 2, 3},
-        {2, 8, 8, 5, 2, 3, 2}, {33, 5, 4, 2, 0, 2, 2}, {32, 14, 14, 3, 1, 32, 2},
+        {2, 8, 8, 5, 2, 3, 2}, {33, 5, 4, 2, 0, 2, 2}, {32, 14, 14, 3, 1, 32, 2}, {32, 7, 9, 3, 1, 96, 2},
+        {5, 6, 5, 3, 0, 300, 2},
     };
     soma_rng rng;
     soma_rng_seed(&rng, 23);
@@ -224,6 +226,97 @@ TEST(conv3_pool2_fused_bitwise) {
         CHECK(memcmp(db1, db2, sizeof(float) * (size_t)S) == 0);
         free(x), free(E), free(b), free(Y), free(G), free(gp), free(y1), free(y2), free(a1), free(a2);
         free(w1), free(w2), free(db1), free(db2), free(work), free(idx);
+        op->base.ops->free(&op->base);
+    }
+}
+
+/* A stacked mode's event-driven 3×3 conv + 2×2 max pool (conv_stack.c) against the general
+ * path (the integrator over the GEMM conv, pooling, pool backward, the integrator's backward):
+ * every mode and ablation, rank 2, per-neuron λ, channel counts that are not whole registers,
+ * odd sizes, every padding, a row without spikes. Integer weights make the conv sums exact
+ * in both, so the current and window indices must agree bit for bit (ties included); the
+ * gradients to rounding. */
+TEST(conv_stack_matches_general) {
+    /* cin, h, w, pad, N, mode, ablation, rank, per-neuron λ */
+    static const int cases[][9] = {
+        {3, 8, 8, 1, 5, SOMA_INTEGRATE_BILINEAR, SOMA_ABLATION_NONE, 1, 0},
+        {2, 7, 9, 0, 4, SOMA_INTEGRATE_SHUNTING, SOMA_ABLATION_NONE, 1, 0},
+        {1, 6, 5, 2, 3, SOMA_INTEGRATE_BILINEAR, SOMA_ABLATION_NONE, 2, 1},
+        {32, 14, 14, 1, 32, SOMA_INTEGRATE_BILINEAR, SOMA_ABLATION_NONE, 1, 0},
+        {32, 7, 7, 1, 32, SOMA_INTEGRATE_SHUNTING, SOMA_ABLATION_NONE, 1, 0},
+        {4, 6, 6, 1, 6, SOMA_INTEGRATE_BILINEAR, SOMA_ABLATION_AB1, 1, 0},
+        {4, 6, 6, 1, 6, SOMA_INTEGRATE_BILINEAR, SOMA_ABLATION_AB2, 1, 0},
+        {3, 6, 7, 1, 7, SOMA_INTEGRATE_SHUNTING, SOMA_ABLATION_AB1, 1, 0},
+        {3, 6, 7, 1, 7, SOMA_INTEGRATE_SHUNTING, SOMA_ABLATION_AB2, 1, 0},
+        {3, 6, 7, 1, 16, SOMA_INTEGRATE_SHUNTING, SOMA_ABLATION_AB3, 1, 0},
+    };
+    soma_rng rng;
+    soma_rng_seed(&rng, 37);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const int *k = cases[ci];
+        soma_conv2d *op = soma_conv2d_create(k[0], k[1], k[2], 3, 1, k[3]);
+        CHECK(op != NULL);
+        if (!op) continue;
+        soma_integrate_params ip = soma_net_default_config().integrate;
+        ip.mode = (soma_integrate_mode)k[5], ip.ablation = (soma_ablation)k[6], ip.rank = k[7];
+        ip.lambda_per_neuron = k[8] != 0, ip.shunt_k = 0.7f;
+        soma_integrator it;
+        CHECK(soma_integrator_init(&it, &op->base, k[4], &ip, NULL) == SOMA_OK);
+        CHECK(soma_cunit_stack_ok(op, &it));
+        it.x_binary = true;
+        const int64_t rows = 4, M = op->base.in_dim, N = it.N, S = (int64_t)it.nblk * N, HWo = op->base.inner;
+        soma_pool_geom pg;
+        CHECK(soma_pool_geom_init(&pg, SOMA_POOL_MAX, N, op->ho, op->wo, 2, 2, 2, 2, NULL) == SOMA_OK);
+        const int64_t Q = N * pg.ho * pg.wo;
+        float *params = malloc(sizeof(float) * (size_t)it.n_params), *E = malloc(sizeof(float) * (size_t)soma_integrator_E_size(&it));
+        float *x = malloc(sizeof(float) * (size_t)(rows * M)), *Y = malloc(sizeof(float) * (size_t)(rows * S * HWo));
+        float *cur = malloc(sizeof(float) * (size_t)(rows * N * HWo)), *g = malloc(sizeof(float) * (size_t)(rows * N * HWo));
+        float *c1 = malloc(sizeof(float) * (size_t)(rows * Q)), *c2 = malloc(sizeof(float) * (size_t)(rows * Q));
+        float *gp = malloc(sizeof(float) * (size_t)(rows * Q));
+        uint8_t *a1 = malloc((size_t)(rows * Q)), *a2 = malloc((size_t)(rows * Q));
+        float *d1 = malloc(sizeof(float) * (size_t)(rows * M)), *d2 = malloc(sizeof(float) * (size_t)(rows * M));
+        float *w1 = calloc((size_t)it.n_gws, sizeof(float)), *w2 = calloc((size_t)it.n_gws, sizeof(float));
+        float *work = malloc(sizeof(float) * (size_t)soma_conv2d_work_floats(op, S));
+        float *isc = malloc(sizeof(float) * (size_t)(rows * soma_integrator_scratch_per_row(&it, M)));
+        float *ws = malloc(sizeof(float) * (size_t)soma_cunit_stack_floats(op, &it));
+        int32_t *idx = malloc(sizeof(int32_t) * (size_t)(rows * M));
+        int64_t off[5];
+        soma_integrator_init_params(&it, params, &rng);
+        /* small integers in W and V (exact conv sums), λ and bias as drawn (λ a little larger) */
+        const char *names[8];
+        int64_t offs[8], numel[8];
+        int nt = soma_integrator_tensors(&it, names, offs, numel);
+        for (int t = 0; t < nt; t++)
+            for (int64_t i = 0; i < numel[t]; i++) {
+                float *p = params + offs[t] + i;
+                if (names[t][0] == 'W' || names[t][0] == 'V') *p = (float)((int)(soma_rng_uniform(&rng) * 5) - 2);
+                else if (names[t][0] == 'l') *p = 0.05f + 0.1f * soma_rng_uniform(&rng);
+            }
+        soma_integrator_prepare(&it, E, params);
+        for (int64_t i = 0; i < rows * M; i++) x[i] = soma_rng_uniform(&rng) < 0.2f ? 1.0f : 0.0f;
+        for (int64_t i = 0; i < M; i++) x[M + i] = 0.0f; /* a row without spikes */
+        for (int64_t i = 0; i < rows * Q; i++) gp[i] = soma_rng_normal(&rng);
+        soma_spikes_build(idx, off, x, rows, M);
+        soma_spikes sx = {.idx = idx, .off = off, .B = rows};
+        soma_conv2d bo;
+        soma_conv2d_bind(&bo, op, work);
+        soma_integrator bi = it;
+        bi.op = &bo.base;
+        /* general path: dense conv, integration, pooling; pool backward, integrator backward */
+        soma_integrator_forward(&bi, cur, Y, x, NULL, E, params, isc, rows);
+        soma_pool_forward(&pg, c2, a2, cur, rows);
+        soma_pool_backward(&pg, g, a2, gp, rows);
+        soma_integrator_backward(&bi, d2, w2, g, Y, x, NULL, E, params, isc, rows);
+        /* stacked path (Y now holds its tape) */
+        soma_cunit_stack_forward(op, &it, ws, c1, a1, Y, &sx, E, params, rows);
+        soma_cunit_stack_backward(op, &it, ws, d1, w1, gp, a1, Y, &sx, E, params, rows);
+        CHECK(memcmp(c1, c2, sizeof(float) * (size_t)(rows * Q)) == 0);
+        CHECK(memcmp(a1, a2, (size_t)(rows * Q)) == 0);
+        double wd = max_rel_scaled(d1, d2, rows * M), ww = max_rel_scaled(w1, w2, it.n_gws);
+        CHECK(wd < 1e-4 && ww < 1e-4);
+        if (!(wd < 1e-4 && ww < 1e-4)) fprintf(stderr, "  case %zu: dx %.3g, gws %.3g\n", ci, wd, ww);
+        free(params), free(E), free(x), free(Y), free(cur), free(g), free(c1), free(c2), free(gp), free(a1), free(a2);
+        free(d1), free(d2), free(w1), free(w2), free(work), free(isc), free(ws), free(idx);
         op->base.ops->free(&op->base);
     }
 }
@@ -363,6 +456,16 @@ TEST(gradcheck_pooling) {
     c = smooth_cfg();
     c.integrate.mode = SOMA_INTEGRATE_SHUNTING;
     GC("1x6x6-2C3-P2-3", c, "shunting + max pool");
+    /* rate-coded spikes into a stacked mode's conv with 2x2 max pooling (conv_stack.c; its
+     * input gradient, which a first layer does not need, is checked against the general path
+     * in conv_stack_matches_general: smooth-forward spikes are not binary) */
+    c.encoder = SOMA_ENCODE_RATE;
+    c.sparse_max_density = 1.0f;
+    GC("1x6x6-2C3-P2-3", c, "shunting, event-driven conv + max pool");
+    c.integrate.mode = SOMA_INTEGRATE_BILINEAR;
+    GC("1x6x6-2C3-P2-3", c, "bilinear, event-driven conv + max pool");
+    c.integrate.rank = 2, c.integrate.lambda_per_neuron = true;
+    GC("2x7x6-3C3p0-P2-3", c, "bilinear rank 2, per-neuron lambda, event-driven + max pool");
 }
 
 TEST(gradcheck_batchnorm) {
@@ -487,6 +590,15 @@ TEST(threads_bitwise) {
     run_grads("1x8x8-4C3-BN-P2-4C3-MPBN-A2-3", c, 2, g2, l2, &n2);
     CHECK(n1 == n2 && memcmp(g1, g2, sizeof(float) * (size_t)n1) == 0);
     CHECK(memcmp(l1, l2, sizeof l1) == 0);
+    /* the stacked modes' event-driven conv + max pool (conv_stack.c) in both convs */
+    c.sparse_max_density = 1.0f, c.neuron.theta = 0.15f;
+    for (int m = SOMA_INTEGRATE_BILINEAR; m <= SOMA_INTEGRATE_SHUNTING; m++) {
+        c.integrate.mode = (soma_integrate_mode)m;
+        run_grads("1x8x8-4C3-P2-4C3-P2-3", c, 1, g1, l1, &n1);
+        run_grads("1x8x8-4C3-P2-4C3-P2-3", c, 2, g2, l2, &n2);
+        CHECK(n1 == n2 && memcmp(g1, g2, sizeof(float) * (size_t)n1) == 0);
+        CHECK(memcmp(l1, l2, sizeof l1) == 0);
+    }
     soma_set_threads(1);
 }
 
@@ -649,6 +761,7 @@ int main(void) {
     RUN_T(conv_fast_matches_reference);
     RUN_T(conv_sparse_input_grad);
     RUN_T(conv3_pool2_fused_bitwise);
+    RUN_T(conv_stack_matches_general);
     RUN_T(spikes_build_kernels_match);
     RUN_T(pool_kernels);
     RUN_T(notation);

@@ -80,6 +80,7 @@ int soma_integrator_init(soma_integrator *it, const soma_synop *op, int64_t N,
     it->nblk = block_table(it, src, fn);
     it->nblk_x = (bil && ab != SOMA_ABLATION_AB1) ? it->nblk - it->R : it->nblk;
     const int64_t S = it->nblk * N;
+    it->ystride = S * it->inner;
     it->gE = 0;
     it->glam = it->K * S;
     it->ga = it->glam + it->nlam;
@@ -238,16 +239,24 @@ void soma_integrator_forward(const soma_integrator *it, float *cur, float *Y, co
         for (int64_t i = 0; i < n; i++) x2[i] = x[i] * x[i];
         op->ops->forward(op, Y, x2, NULL, E, S, it->nblk_x * N, (it->nblk - it->nblk_x) * N, rows);
     }
-    if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_combine(it, cur, Y, params, rows);
-    else soma_shunting_forward(it, cur, Y, params, rows);
+    soma_integrator_combine(it, cur, Y, params, rows);
 }
 
-void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, const float *g,
-                              const float *Y, const float *x, const soma_spikes *sx,
-                              const float *E, const float *params, float *scratch,
-                              int64_t rows) {
-    const soma_synop *op = it->op;
-    const int64_t N = it->N, S = it->nblk * N, in = it->inner, M = op->in_dim;
+soma_integrator soma_integrator_pointwise(const soma_integrator *it, int64_t ystride) {
+    soma_integrator v = *it;
+    v.inner = 1, v.P = it->N, v.ystride = ystride;
+    return v;
+}
+
+void soma_integrator_combine(const soma_integrator *it, float *cur, float *Y, const float *params,
+                             int64_t rows) {
+    if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_combine(it, cur, Y, params, rows);
+    else if (it->p.mode == SOMA_INTEGRATE_SHUNTING) soma_shunting_forward(it, cur, Y, params, rows);
+}
+
+void soma_integrator_grad(const soma_integrator *it, float *G, float *gws, const float *g,
+                          const float *Y, const float *params, int64_t rows) {
+    const int64_t N = it->N, in = it->inner;
     /* ∂b = Σ_rows,positions g */
     float *restrict db = gws + it->gb;
     if (in == 1) { /* dense operators: the same sums, vectorised across channels */
@@ -270,14 +279,23 @@ void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, 
                 db[c] += acc;
             }
     }
+    if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_grad(it, G, gws, g, Y, params, rows);
+    else if (it->p.mode == SOMA_INTEGRATE_SHUNTING) soma_shunting_grad(it, G, gws, g, Y, params, rows);
+}
+
+void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, const float *g,
+                              const float *Y, const float *x, const soma_spikes *sx,
+                              const float *E, const float *params, float *scratch,
+                              int64_t rows) {
+    const soma_synop *op = it->op;
+    const int64_t N = it->N, S = it->nblk * N, M = op->in_dim;
+    soma_integrator_grad(it, scratch, gws, g, Y, params, rows); /* ∂b; G (nonlinear modes) */
     if (it->p.mode == SOMA_INTEGRATE_LINEAR) {
         op->ops->backward_weight(op, gws + it->gE, g, x, sx, N, 0, N, rows);
         if (dx) op->ops->backward_input(op, dx, g, E, N, 0, N, rows, 0.0f);
         return;
     }
     float *G = scratch, *x2 = G + rows * it->nblk * it->P, *dx2 = x2 + rows * M;
-    if (it->p.mode == SOMA_INTEGRATE_BILINEAR) soma_bilinear_grad(it, G, gws, g, Y, params, rows);
-    else soma_shunting_grad(it, G, gws, g, Y, params, rows);
     const int64_t nx = (int64_t)it->nblk_x * N;
     if (sx || it->x_binary || it->nblk_x == it->nblk) {
         op->ops->backward_weight(op, gws + it->gE, G, x, sx, S, 0, S, rows);

@@ -30,6 +30,8 @@ typedef struct soma_integrator {
     /* gradient workspace: dE (K·S) then dλ (nlam), da (1), db (N) */
     int64_t gE, glam, ga, gb, n_gws;
     bool x_binary; /* the input is 0/1 (x² = x: one operator call), even on the dense path */
+    int64_t ystride; /* floats from one row of Y (and of G) to the next: nblk·P, or more in a
+                        position-major view over padded rows (soma_integrator_pointwise) */
 } soma_integrator;
 
 /* Sets the layout for an operator with N output channels. SOMA_E_ARG on a bad rank etc. */
@@ -56,6 +58,20 @@ void soma_integrator_backward(const soma_integrator *it, float *dx, float *gws, 
                               const float *Y, const float *x, const soma_spikes *sx,
                               const float *E, const float *params, float *scratch,
                               int64_t rows);
+/* The part of backward before the operator: ∂b, the scalar extras (λ, a) and, for the
+ * nonlinear modes, the blocks' output gradients G (rows, S·inner) (linear: G untouched, the
+ * blocks' gradient is g itself). */
+void soma_integrator_grad(const soma_integrator *it, float *G, float *gws, const float *g,
+                          const float *Y, const float *params, int64_t rows);
+/* The same integrator over position-major rows: one row per output position, inner = 1, so
+ * that a row of Y holds the S = nblk·N stacked channels of one position (block b at b·N) and
+ * a row of cur or g the N channels. Per-channel parameters (bias, per-neuron λ) still index
+ * by channel; sums run in another order than over channel-major rows (float rounding). */
+soma_integrator soma_integrator_pointwise(const soma_integrator *it, int64_t ystride);
+/* cur (rows, P) from the operator's output Y: the mode's combine step (bilinear, shunting;
+ * shunting overwrites Y's gate blocks with the gates, as forward does). Not for linear. */
+void soma_integrator_combine(const soma_integrator *it, float *cur, float *Y, const float *params,
+                             int64_t rows);
 void soma_integrator_finish(const soma_integrator *it, float *dparams, const float *gws,
                             const float *params);
 
@@ -73,9 +89,9 @@ void soma_shunting_forward(const soma_integrator *it, float *cur, float *Y,
 void soma_shunting_grad(const soma_integrator *it, float *G, float *gws, const float *g,
                         const float *Y, const float *params, int64_t rows);
 
-/* Block b of row r in a (rows, S·inner) buffer. */
+/* Block b of row r in a (rows, S·inner) buffer (rows ystride apart). */
 static inline int64_t blk_off(const soma_integrator *it, int64_t r, int b) {
-    return (r * it->nblk + b) * it->P;
+    return r * it->ystride + (int64_t)b * it->P;
 }
 
 #endif

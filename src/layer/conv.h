@@ -125,6 +125,9 @@ typedef struct soma_cunit {
                                  the conv's in the fixed scratch */
     bool pool_fused;          /* on the event path, conv + bias + the first stage's 2×2 max
                                  pooling in one kernel (soma_conv3_pool2_forward/_backward) */
+    bool stack_fused;         /* on the event path under a stacked mode (bilinear, shunting),
+                                 conv + integration + the first stage's 2×2 max pooling
+                                 together (conv_stack.c); its workspace follows the conv's */
 } soma_cunit;
 
 /* Sets up a unit for images (cin, h, w). Parameters come first in the owner's slice
@@ -167,6 +170,25 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
 void soma_cunit_update_state(const soma_cunit *u, float *state, const float *gws);
 /* Maps the summed workspace onto the parameter gradients (overwrites them). */
 void soma_cunit_finish(const soma_cunit *u, float *dparams, const float *gws, const float *params);
+
+/* ---- stacked modes + 2×2 max pooling on the event path (conv_stack.c) -------------------- */
+
+/* Whether op (3×3, stride 1, output at least 2×2) under it (a stacked mode) can take it. */
+bool soma_cunit_stack_ok(const soma_conv2d *op, const soma_integrator *it);
+/* Floats of the fixed workspace one call needs, and of the tape per row (Yq). */
+int64_t soma_cunit_stack_floats(const soma_conv2d *op, const soma_integrator *it);
+int64_t soma_cunit_stack_tape_floats(const soma_conv2d *op, const soma_integrator *it);
+/* cur (rows, N·HWq) = maxpool2(integrate(conv(sx))) for spike input sx, HWq = (H_out/2)·(W_out/2);
+ * arg (rows, N·HWq) the window indices (as soma_pool_forward); Yq (rows, HWq·S) tape: the
+ * blocks' Y at each window's maximum, position-major. */
+void soma_cunit_stack_forward(const soma_conv2d *op, const soma_integrator *it, float *ws, float *cur,
+                              uint8_t *arg, float *Yq, const soma_spikes *sx, const float *E,
+                              const float *params, int64_t rows);
+/* Its backward from gp (rows, N·HWq) = ∂L/∂cur: accumulates ∂b, the scalar extras and ∂E into
+ * gws (the integrator's layout); dx (rows, C_in·H·W) overwritten, or NULL. */
+void soma_cunit_stack_backward(const soma_conv2d *op, const soma_integrator *it, float *ws, float *dx,
+                               float *gws, const float *gp, const uint8_t *arg, const float *Yq,
+                               const soma_spikes *sx, const float *E, const float *params, int64_t rows);
 
 /* ---- the spiking neuron part, optionally with MPBN (mpbn.c) ------------------------------ */
 

@@ -23,7 +23,10 @@
  * (soma_conv2d_backward_input_sparse) instead of the transposed-conv GEMM. On the event path
  * a 3×3 conv also takes its bias and that 2×2 pooling inside the event kernel
  * (soma_conv3_pool2_forward/_backward, bit for bit the separate stages): the unpooled current
- * and its dense gradient are never formed.
+ * and its dense gradient are never formed. Under a stacked mode (bilinear, shunting) the same
+ * event path combines and pools on the conv's position-major output and keeps Y at the
+ * windows' maxima only (conv_stack.c): backward forms the blocks' gradients there and takes
+ * the sparse input gradient over the stacked channels.
  *
  * Not here: neurons, and anything that differs between train and eval other than BN's
  * statistics.
@@ -112,6 +115,12 @@ int soma_cunit_init(soma_cunit *u, const soma_conv_desc *d, int64_t cin, int64_t
      * sums directly: only the pooled quarter is transposed, backward needs no dense gradient. */
     const soma_stage_desc *s0 = u->nstage > 0 ? &u->st[0].d : NULL;
     u->pool_fused = u->sparse_dx && s0->kind == SOMA_STAGE_MAXPOOL && s0->k == 2 && soma_conv3_pool2_ok(u->op);
+    /* The same for the stacked modes: their gradients G are zero wherever the pool's is, so G
+     * is formed at the windows' maxima only and the input gradient is sparse too. Its tape (Y
+     * at the maxima) fits in Y's region. */
+    u->stack_fused = s0 && s0->kind == SOMA_STAGE_MAXPOOL && s0->k == 2 && soma_cunit_stack_ok(u->op, &u->it);
+    if (u->stack_fused) u->scratch_fixed += soma_cunit_stack_floats(u->op, &u->it);
+    SOMA_ASSERT(!u->stack_fused || soma_cunit_stack_tape_floats(u->op, &u->it) <= soma_integrator_tape_per_row(&u->it));
     return SOMA_OK;
 }
 
@@ -225,7 +234,14 @@ int64_t soma_cunit_forward(const soma_cunit *u, const soma_cunit_io *io, float *
     }
     if (events_used) *events_used = psx != NULL;
     int i0 = 0;
-    if (psx && u->pool_fused) {
+    if (psx && u->stack_fused) {
+        const soma_cstage *st = &u->st[0];
+        float *dst = u->nstage == 1 ? cur : s.B;
+        float *ws = s.work + soma_conv2d_work_floats(u->op, (int64_t)u->it.nblk * u->it.N) + 16;
+        soma_cunit_stack_forward(u->op, &u->it, ws, dst, (uint8_t *)region(u, io, st->t_row), Y, psx, io->E,
+                                 io->params, rows);
+        src = dst, i0 = 1;
+    } else if (psx && u->pool_fused) {
         const soma_cstage *st = &u->st[0];
         float *dst = u->nstage == 1 ? cur : s.B;
         soma_conv3_pool2_forward(&bu.op, dst, (uint8_t *)region(u, io, st->t_row), psx, io->E,
@@ -267,9 +283,10 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
     soma_spikes sx = lists_of(io, rows);
     const soma_spikes *psx = io->sx_in ? io->sx_in : u->events && tfix[u->t_flag] != 0.0f ? &sx : NULL;
     const bool fused = psx && u->pool_fused; /* the first stage is in the conv kernel */
+    const bool stack = psx && u->stack_fused; /* likewise, conv_stack.c */
     float *gc = g; /* ∂L/∂(output of stage i) */
     const float *gpool = NULL; /* ∂L/∂(output of the first stage), for the sparse input gradient */
-    for (int i = u->nstage - 1; i >= (fused ? 1 : 0); i--) {
+    for (int i = u->nstage - 1; i >= (fused || stack ? 1 : 0); i--) {
         if (i == 0) gpool = gc;
         const soma_cstage *st = &u->st[i];
         float *dst = gc == s.A ? s.B : s.A;
@@ -297,6 +314,12 @@ void soma_cunit_backward(const soma_cunit *u, const soma_cunit_io *io, float *dx
         gc = dst;
     }
     const bool sparse = dx && u->sparse_dx;
+    if (stack) {
+        float *ws = s.work + soma_conv2d_work_floats(u->op, (int64_t)u->it.nblk * u->it.N) + 16;
+        soma_cunit_stack_backward(u->op, &u->it, ws, dx, io->gws, gc, (const uint8_t *)region(u, io, u->st[0].t_row),
+                                  Y, psx, io->E, io->params, rows);
+        return;
+    }
     if (fused) {
         gpool = gc;
         soma_conv3_pool2_backward(&bu.op, io->gws + u->it.gE, io->gws + u->it.gb, gpool,

@@ -16,6 +16,9 @@
  * soma_pool_forward), the same window-index bytes, and the bias gradient summed over the
  * output positions in the unfused code's 16 lanes (position s into lane s mod 16, lanes then
  * added in order), zeros included.
+ *
+ * The plane pooling, the gradient plane's fill and the lists of a pooled gradient for the
+ * sparse input gradient are also the pieces of the stacked modes' path (layer/conv_stack.c).
  */
 #include "synapse/conv3_internal.h"
 
@@ -136,10 +139,10 @@ AVX512 static void fill_plane_avx512(float *restrict P, const float *restrict gq
 static bool have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 #endif
 
-static void pool_plane(float *yq, int32_t *aq, const float *P, const float *bias, int64_t Wp, int64_t o, int64_t Hq,
-                       int64_t Wq, int64_t Ncp) {
+void soma_conv3_pool2_plane(float *yq, int32_t *aq, const float *P, const float *bias, int64_t Wp, int64_t o,
+                            int64_t Hq, int64_t Wq, int64_t Ncp) {
 #ifdef HAVE_AVX512
-    if (have_avx512()) {
+    if (have_avx512() && Ncp % 16 == 0) {
         pool_plane_avx512(yq, aq, P, bias, Wp, o, Hq, Wq, Ncp);
         return;
     }
@@ -147,8 +150,8 @@ static void pool_plane(float *yq, int32_t *aq, const float *P, const float *bias
     pool_plane_portable(yq, aq, P, bias, Wp, o, Hq, Wq, Ncp);
 }
 
-static void fill_plane(float *P, const float *gq, const int32_t *aq, int64_t Wp, int64_t o, int64_t Hq, int64_t Wq,
-                       int64_t Ncp) {
+void soma_conv3_pool2_fill(float *P, const float *gq, const int32_t *aq, int64_t Wp, int64_t o, int64_t Hq, int64_t Wq,
+                           int64_t Ncp) {
 #ifdef HAVE_AVX512
     if (have_avx512()) {
         fill_plane_avx512(P, gq, aq, Wp, o, Hq, Wq, Ncp);
@@ -168,7 +171,7 @@ void soma_conv3_pool2_forward(const soma_conv2d *op, float *Yp, uint8_t *arg, co
     for (int64_t r = 0; r < rows; r++) {
         soma_conv3_bucket(w.n, w.ch, op, sx, r);
         soma_conv3_scatter(w.P, H, W, w.n, w.ch, NULL, op->cin, w.W9, Ncp);
-        pool_plane(w.yq, w.aq, w.P, w.bias, Wp, o, Hq, Wq, Ncp);
+        soma_conv3_pool2_plane(w.yq, w.aq, w.P, w.bias, Wp, o, Hq, Wq, Ncp);
         float *restrict yr = Yp + r * S * HWq;
         uint8_t *restrict ar = arg + r * S * HWq;
         for (int64_t c = 0; c < S; c++)
@@ -214,9 +217,28 @@ void soma_conv3_pool2_backward(const soma_conv2d *op, float *dE, float *db, cons
     for (int64_t i = 0; i < (H + 2) * Wp * Ncp; i++) w.P[i] = 0.0f; /* border, and pixels in no window */
     for (int64_t r = 0; r < rows; r++) {
         gather_row(w.yq, w.aq, gp + r * S * HWq, arg + r * S * HWq, S, HWq, Ncp);
-        fill_plane(w.P, w.yq, w.aq, Wp, o, Hq, Wq, Ncp);
+        soma_conv3_pool2_fill(w.P, w.yq, w.aq, Wp, o, Hq, Wq, Ncp);
         bias_row(db, w.lanes, w.P, Wp, o, op->ho, op->wo, S, Ncp);
         if (sx->off[r + 1] > sx->off[r]) soma_conv3_weight_row(op, w.W9, w.P, sx, r, Ncp);
     }
     soma_conv3_weights_add(dE, op, w.W9, 0, S, Ncp);
+}
+
+/* Each window's gradient goes to its maximum's conv output position q = (2·py + a / 2)·W_out
+ * + 2·px + a % 2; a position lies in one window at most, so walking its window's channels in
+ * order keeps each list ascending. */
+void soma_conv3_pool2_lists(int32_t *restrict n, int32_t *restrict ch, float *restrict v, int64_t cap,
+                            const float *restrict gq, const int32_t *restrict aq, int64_t Ncp, int64_t s0,
+                            int64_t ns, int64_t Hq, int64_t Wq, int64_t Ho, int64_t Wo) {
+    for (int64_t q = 0; q < Ho * Wo; q++) n[q] = 0;
+    for (int64_t py = 0; py < Hq; py++)
+        for (int64_t px = 0; px < Wq; px++) {
+            const int64_t w = py * Wq + px, q0 = 2 * py * Wo + 2 * px;
+            const float *restrict g = gq + w * Ncp + s0;
+            const int32_t *restrict a = aq + w * Ncp + s0;
+            for (int64_t s = 0; s < ns; s++) {
+                const int64_t q = q0 + (a[s] >> 1) * Wo + (a[s] & 1), j = q * cap + n[q]++;
+                ch[j] = (int32_t)s, v[j] = g[s];
+            }
+        }
 }
