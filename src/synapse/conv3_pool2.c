@@ -21,6 +21,7 @@
  * sparse input gradient are also the pieces of the stacked modes' path (layer/conv_stack.c).
  */
 #include "synapse/conv3_internal.h"
+#include "kernels/cpu.h"
 
 /* The workspace after the event kernels' own regions (soma_conv3_event_floats). */
 typedef struct pool2_ws {
@@ -134,15 +135,12 @@ AVX512 static void fill_plane_avx512(float *restrict P, const float *restrict gq
             }
         }
 }
-
-/* libgcc fills the CPU model in a constructor: a plain read, safe from any thread. */
-static bool have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 #endif
 
 void soma_conv3_pool2_plane(float *yq, int32_t *aq, const float *P, const float *bias, int64_t Wp, int64_t o,
                             int64_t Hq, int64_t Wq, int64_t Ncp) {
 #ifdef HAVE_AVX512
-    if (have_avx512() && Ncp % 16 == 0) {
+    if (soma_cpu_avx512() && Ncp % 16 == 0) {
         pool_plane_avx512(yq, aq, P, bias, Wp, o, Hq, Wq, Ncp);
         return;
     }
@@ -153,7 +151,7 @@ void soma_conv3_pool2_plane(float *yq, int32_t *aq, const float *P, const float 
 void soma_conv3_pool2_fill(float *P, const float *gq, const int32_t *aq, int64_t Wp, int64_t o, int64_t Hq, int64_t Wq,
                            int64_t Ncp) {
 #ifdef HAVE_AVX512
-    if (have_avx512()) {
+    if (soma_cpu_avx512()) {
         fill_plane_avx512(P, gq, aq, Wp, o, Hq, Wq, Ncp);
         return;
     }
