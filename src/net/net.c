@@ -448,9 +448,23 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
     }
 }
 
-/* y[0:n] += x[0:n], then x[0:n] = 0 while it is in cache (vectorised). */
+/* y[0:n] += x[0:n], then x[0:n] = 0 while it is in cache. Blocks of x that are all +0 are
+ * skipped, neither added nor cleared: the weight-gradient rows of inputs that never spiked in
+ * the chunk (a third of MNIST's pixels in 16 images) stay zero, and skipping them saves two
+ * of the three memory streams. Adding +0 changes nothing but a −0 sum into +0. */
 SOMA_HOT static void vec_add_clear(float *restrict y, float *restrict x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint32_t any = 0; /* the block's bits, OR-ed: vectorises to a few ORs */
+        for (int j = 0; j < 64; j++) {
+            uint32_t u;
+            memcpy(&u, x + i + j, sizeof u);
+            any |= u;
+        }
+        if (!any) continue;
+        for (int j = 0; j < 64; j++) y[i + j] += x[i + j], x[i + j] = 0.0f;
+    }
+    for (; i < n; i++) {
         y[i] += x[i];
         x[i] = 0.0f;
     }
