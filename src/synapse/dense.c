@@ -210,7 +210,7 @@ ALWAYS_INLINE void scatter_input(float *d, const float *g, int64_t ts, uint64_t 
     if (pb) {
         const int run = ~m ? __builtin_ctzll(~m) : 64; /* steps 0..run−1 all set */
         const int pop = __builtin_popcountll(m);
-        const uint64_t silent = ~m & (T >= 64 ? ~0ULL : (1ULL << T) - 1);
+        const uint64_t silent = ~m & soma_all_steps(T);
         if ((int64_t)T - pop < pop - run) scatter_padded(d, g, ts, silent, nc, pb + (T - 1) * ncp, true);
         else if (run > 1) scatter_padded(d, g, ts, run < 64 ? m >> run << run : 0, nc, pb + (run - 1) * ncp, false);
         else scatter_padded(d, g, ts, m, nc, NULL, false);

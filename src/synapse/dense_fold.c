@@ -28,7 +28,6 @@ int soma_dense_fold_kernel = 0;
 ALWAYS_INLINE bool complemented(const soma_spikes *sx, uint64_t m, int64_t T) {
     return sx->complement && 2 * __builtin_popcountll(m) > T + 1;
 }
-ALWAYS_INLINE uint64_t all_steps(int64_t T) { return T >= 64 ? ~0ULL : (1ULL << T) - 1; }
 
 /* Y_t[0:16·W] += s·e[0:16·W] for every step t in m (Y_t = y + t·ts, s = −1 when neg), and
  * when tb is set the 16-wide tail block too: tb[16·t : +16] += s·et[0:16]. The row stays in
@@ -99,7 +98,7 @@ ALWAYS_INLINE void fold_row(float *y, int64_t ts, const float *e, int64_t nv, ui
 SOMA_HOT static void folded_portable(float *Y, const soma_spikes *sx, const float *E, int64_t S, int64_t M,
                                     int64_t c0, int64_t nc, int64_t rows) {
     const int64_t B = sx->B, T = rows / B, nv = nc / 16, nf = 16 * nv, ts = B * S;
-    const uint64_t full = all_steps(T);
+    const uint64_t full = soma_all_steps(T);
     const bool tail = nf < nc;
     uint64_t *mask = sx->mask;
     uint32_t *seen = (uint32_t *)sx->touched;
@@ -194,7 +193,7 @@ TILE(1)
 AVX512 static void folded_tiles(float *Y, const soma_spikes *sx, const float *E, int64_t S, int64_t M,
                                 int64_t c0, int64_t nc, int64_t rows) {
     const int64_t B = sx->B, T = rows / B, ts = B * S;
-    const uint64_t full = all_steps(T);
+    const uint64_t full = soma_all_steps(T);
     uint64_t *P = sx->mask; /* the sample's packed entries; left zeroed */
     uint32_t *seen = (uint32_t *)sx->touched;
     int32_t *lst = sx->touched; /* the base's inputs, then each tile's list, once seen is consumed */
