@@ -148,9 +148,10 @@ SOMA_HOT static void folded_portable(float *Y, const soma_spikes *sx, const floa
  * The list entries are sign << 31 | k << 6 | bits; the sign flips the row's sign bits. Even
  * steps take vaddps, odd ones vfmadd with 1.0 (e·1 + s rounds once, exactly as e + s): Zen 4
  * runs them on different pipes. base (NULL: +0) may be one of the tile's own rows: it is read
- * before any is written. */
-#define TILE(W)                                                                              \
-    AVX512 static void tile##W(float *y, int64_t ts, int nt, const float *E, int64_t S,        \
+ * before any is written. The _u variants are for lists without complemented entries (every
+ * sample in evaluation, where nothing is complemented): no sign flips. */
+#define TILE(W, SG, SFX)                                                                     \
+    AVX512 static void tile##W##SFX(float *y, int64_t ts, int nt, const float *E, int64_t S,   \
                                const int32_t *lst, int64_t n, __mmask16 lastm,               \
                                const float *base) {                                          \
         const __m512 one = _mm512_set1_ps(1.0f);                                             \
@@ -168,7 +169,7 @@ SOMA_HOT static void folded_portable(float *Y, const soma_spikes *sx, const floa
             __m512 ev[W];                                                                    \
             _Pragma("GCC unroll 8") for (int w = 0; w < (W) - 1; w++) ev[w] = _mm512_loadu_ps(e + 16 * w); \
             ev[(W) - 1] = _mm512_maskz_loadu_ps(lastm, e + 16 * ((W) - 1));                  \
-            _Pragma("GCC unroll 8") for (int w = 0; w < (W); w++)                            \
+            if (SG) _Pragma("GCC unroll 8") for (int w = 0; w < (W); w++)                    \
                 ev[w] = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(ev[w]), sg)); \
             _Pragma("GCC unroll 8") for (int t = 0; t < TILE_T; t++) {                       \
                 const __mmask16 km = (__mmask16)(0u - ((v >> t) & 1u));                      \
@@ -183,10 +184,14 @@ SOMA_HOT static void folded_portable(float *Y, const soma_spikes *sx, const floa
             _mm512_mask_storeu_ps(y + t * ts + 16 * ((W) - 1), lastm, acc[t][(W) - 1]);      \
         }                                                                                    \
     }
-TILE(4)
-TILE(3)
-TILE(2)
-TILE(1)
+TILE(4, 1, _s)
+TILE(3, 1, _s)
+TILE(2, 1, _s)
+TILE(1, 1, _s)
+TILE(4, 0, _u)
+TILE(3, 0, _u)
+TILE(2, 0, _u)
+TILE(1, 0, _u)
 
 /* Needs T <= 32 (a packed entry keeps k in the upper half) and M < 2^25 (a tile list entry is
  * sign << 31 | k << 6 | bits in an int32). */
@@ -232,11 +237,15 @@ AVX512 static void folded_tiles(float *Y, const soma_spikes *sx, const float *E,
                 const int64_t lanes = left - 16 * (W - 1) >= 16 ? 16 : left - 16 * (W - 1);
                 const __mmask16 lastm = (__mmask16)((1u << lanes) - 1);
                 const float *e = E + c0 + c, *bs = nb ? yl + c : NULL;
-                switch (W) {
-                case 4: tile4(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
-                case 3: tile3(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
-                case 2: tile2(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
-                default: tile1(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                switch (W + 4 * (nb > 0)) { /* complemented entries only with a base */
+                case 4: tile4_u(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                case 3: tile3_u(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                case 2: tile2_u(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                case 1: tile1_u(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                case 8: tile4_s(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                case 7: tile3_s(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                case 6: tile2_s(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
+                default: tile1_s(y + c, ts, nt, e, S, lst, n, lastm, bs); break;
                 }
             }
         }
