@@ -177,10 +177,11 @@ int cmd_bench(int argc, char **argv) {
     for (int i = 0; i < nl; i++) rates[i] = st.neurons[i] > 0 ? st.spikes[i] / st.neurons[i] : 0;
     double rss = (double)soma_peak_rss() / MB, own = (double)soma_mem_peak() / MB;
     /* which path each layer took, at what input density (from the last batch) */
-    double dens[16] = {0}, evt[16] = {0};
+    double dens[16] = {0}, evt[16] = {0}, tab[16] = {0};
     for (int i = 0; i < nl; i++) {
         dens[i] = st.in_total[i] > 0 ? st.in_active[i] / st.in_total[i] : -1;
         evt[i] = st.chunks ? (double)st.event_chunks[i] / st.chunks : 0;
+        tab[i] = st.chunks ? (double)st.table_chunks[i] / st.chunks : 0;
     }
     if (json) {
         json_out j;
@@ -203,6 +204,7 @@ int cmd_bench(int argc, char **argv) {
         json_arr(&j, "firing_rate", rates, nl);
         json_arr(&j, "input_density", dens, nl);
         json_arr(&j, "event_driven_fraction", evt, nl);
+        json_arr(&j, "binary_tables_fraction", tab, nl);
         json_end(&j);
     } else {
         printf("soma bench: net %s, neuron %s, T = %d, batch %d, %d threads, %s input\n", netspec, no.nr.neuron, cfg.T, batch, soma_threads(), input);
@@ -212,7 +214,9 @@ int cmd_bench(int argc, char **argv) {
                "%.1f MB before the data and buffers\n", rss, own, run_rss - base_rss, base_rss);
         for (int i = 0; i < nl; i++) {
             printf("  layer %d: %-40s ", i, soma_net_layer_desc(net, i));
-            if (dens[i] >= 0) printf("input density %5.1f%%, %s", 100 * dens[i], evt[i] > 0 ? "event-driven" : "dense GEMM");
+            if (dens[i] >= 0)
+                printf("input density %5.1f%%, %s", 100 * dens[i],
+                       evt[i] > 0 ? "event-driven" : tab[i] > 0 ? "dense binary (subset tables)" : "dense GEMM");
             else printf("analogue input, dense GEMM");
             printf(", firing rate %.3f\n", rates[i]);
         }

@@ -10,7 +10,10 @@
  * and so do the dense rows it makes from its folds; its rate test is the float comparison, and
  * its vector generator decides every draw as the scalar one does, even at the bound.
  * soma_spikes_build's AVX-512 lists are the portable ones. Bilinear's gradient (its ∂λ chains
- * run side by side) bit for bit the one-chain-per-row formula.
+ * run side by side) bit for bit the one-chain-per-row formula. The dense synapse's subset-table
+ * kernels for dense binary input (synapse/dense_bits.c) against the double-precision reference,
+ * forward and weight gradient, at densities 0..100 %, input and output counts with tails, and
+ * the binary check that decides whether they run (the kernels themselves take any width).
  */
 #include "test.h"
 
@@ -18,6 +21,7 @@
 #include "encode/encode_fold.h"
 #include "integrate/integrate.h"
 #include "kernels/expf.h"
+#include "synapse/dense_bits.h"
 #include "synapse/dense_fold.h"
 
 #include <math.h>
@@ -450,11 +454,56 @@ TEST(test_spikes_build_bitwise) {
     CHECK(bad == 0);
 }
 
+/* Subset tables against the reference: |error| within a few float ulps of the sum of
+ * magnitudes; the weight gradient is added onto what dE held. Rows of all zeros and all ones
+ * included (densities 0 and 100 %); inputs past a block's end (M % 16) never counted. */
+TEST(test_dense_bits) {
+    if (!soma_dense_bits_apply((const float[16 * 16]){0}, 16, 16, 16)) {
+        printf("  (no AVX-512: the table kernels do not run here)\n");
+        return;
+    }
+    srand(12);
+    const int64_t Ms[] = {16, 37, 100, 784}, ncs[] = {1, 10, 16, 64, 100, 150};
+    int bad = 0, runs = 0;
+    for (int mi = 0; mi < 4; mi++)
+        for (int ni = 0; ni < 6; ni++)
+            for (int di = 0; di <= 4; di++) {
+                const int64_t M = Ms[mi], nc = ncs[ni], c0 = ni % 2 ? 3 : 0, S = nc + c0 + 5, rows = 16 + 7 * di;
+                float *x = malloc(sizeof(float) * (size_t)(rows * M)), *E = malloc(sizeof(float) * (size_t)(M * S));
+                float *Y = malloc(sizeof(float) * (size_t)(rows * S)), *Yr = malloc(sizeof(float) * (size_t)(rows * S));
+                float *G = malloc(sizeof(float) * (size_t)(rows * S));
+                float *dE = malloc(sizeof(float) * (size_t)(M * S)), *dEr = malloc(sizeof(float) * (size_t)(M * S));
+                for (int64_t i = 0; i < rows * M; i++) x[i] = (float)rand() / (float)RAND_MAX < 0.25f * (float)di ? 1.0f : 0.0f;
+                for (int64_t i = 0; i < M * S; i++) E[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+                for (int64_t i = 0; i < rows * S; i++) G[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+                for (int64_t i = 0; i < M * S; i++) dE[i] = dEr[i] = 0.25f;
+                for (int64_t i = 0; i < rows * S; i++) Y[i] = Yr[i] = 7.0f; /* outside [c0, c0 + nc): kept */
+                bad += soma_dense_bits_apply(x, rows, M, nc) != (nc >= 16); /* narrower: the GEMM */
+                soma_dense_forward_bits(Y, x, E, S, M, c0, nc, rows);
+                soma_dense_forward_ref(Yr, x, E, M, S, c0, nc, rows);
+                soma_dense_backward_weight_bits(dE, G, x, S, M, c0, nc, rows);
+                soma_dense_backward_weight_ref(dEr, G, x, M, S, c0, nc, rows);
+                const float tol = 1e-6f * (float)(M + rows);
+                for (int64_t i = 0; i < rows * S; i++) bad += !(fabsf(Y[i] - Yr[i]) <= tol);
+                for (int64_t i = 0; i < M * S; i++) bad += !(fabsf(dE[i] - dEr[i]) <= tol);
+                x[rows * M / 2] = 0.5f; /* one analogue value: the GEMM's job */
+                bad += soma_dense_bits_apply(x, rows, M, nc);
+                free(x), free(E), free(Y), free(Yr), free(G), free(dE), free(dEr);
+                runs++;
+            }
+    soma_dense_bits_kernel = 1;
+    bad += soma_dense_bits_apply((const float[16 * 16]){0}, 16, 16, 16);
+    soma_dense_bits_kernel = 0;
+    CHECK(runs == 120);
+    CHECK(bad == 0);
+}
+
 int main(void) {
     RUN(test_expf_accuracy);
     RUN(test_shunting_forward_is_combine);
     RUN(test_bilinear_grad_bitwise);
     RUN(test_dense_folded);
+    RUN(test_dense_bits);
     RUN(test_spikes_build_bitwise);
     RUN(test_rate_bound);
     RUN(test_rate_masks_avx512);

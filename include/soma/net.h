@@ -165,6 +165,7 @@ typedef struct soma_batch_stats {
     double in_active[16];    /* nonzero inputs per layer, so input density = in_active / in_total */
     double in_total[16];
     int event_chunks[16];    /* chunks whose layer took the event-driven path */
+    int table_chunks[16];    /* chunks whose layer's dense binary input went through subset tables */
     int chunks;
 } soma_batch_stats;
 

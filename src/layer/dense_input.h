@@ -10,6 +10,7 @@
 #define SOMA_LAYER_DENSE_INPUT_H
 
 #include "layer/layer.h"
+#include "synapse/dense_bits.h"
 #include "synapse/synop.h"
 
 #include <string.h>
@@ -33,12 +34,12 @@ static inline soma_dense_tape soma_dense_tape_of(float *tape, int64_t rows, int6
     return v;
 }
 
-/* Forward: picks the input path — the producer's (encoder's) spike lists, lists built here in
+/* Forward (S: the outputs of the layer's one synaptic product): picks the input path — the producer's (encoder's) spike lists, lists built here in
  * the tape when the binary input is sparse enough, or dense (NULL) — records it in the tape,
  * reports density and path, and zeroes the weight-gradient mask. sx holds the lists' views
  * (idx/off overwritten here when the producer made them; mask/touched set by the caller). */
 static inline const soma_spikes *soma_dense_input_path(const soma_lctx *c, soma_dense_tape *tv, soma_spikes *sx,
-                                                       const float *x, int64_t rows, int64_t M) {
+                                                       const float *x, int64_t rows, int64_t M, int64_t S) {
     const soma_spikes *psx = NULL;
     int64_t nnz = -1;
     *tv->flag = 0.0f;
@@ -55,8 +56,10 @@ static inline const soma_spikes *soma_dense_input_path(const soma_lctx *c, soma_
             psx = sx, *tv->flag = 1.0f;
         }
     }
+    if (c->in_active && c->in_binary && nnz < 0) nnz = soma_count_nonzero(x, rows * M); /* for the stats */
     if (c->in_active && nnz >= 0) *c->in_active += (double)nnz;
     if (c->event_driven && psx) *c->event_driven = 1;
+    if (c->binary_tables && !psx && c->in_binary && soma_dense_bits_enabled(rows, M, S)) *c->binary_tables = 1;
     if (psx) memset(sx->mask, 0, (size_t)M * sizeof *sx->mask);
     return psx;
 }

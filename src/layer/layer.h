@@ -36,6 +36,7 @@ typedef struct soma_lctx {
     double *spikes;        /* OUT: output spikes of this call (may be NULL) */
     double *in_active;     /* OUT: nonzero inputs seen, when the layer counted them (may be NULL) */
     int *event_driven;     /* OUT: set to 1 when the event-driven path was taken (may be NULL) */
+    int *binary_tables;    /* OUT: set to 1 when dense binary input took the subset tables (may be NULL) */
 } soma_lctx;
 
 typedef struct soma_layer_ops {

@@ -81,7 +81,7 @@ static void rc_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     const int64_t rows = (int64_t)c->T * c->B, N = s->it.N, M = l->in_dim, BN = c->B * N;
     soma_dense_tape tv = tape_of(s, c->tape, rows);
     scratch_view sv = scratch_of(s, c, &tv, rows);
-    const soma_spikes *psx = soma_dense_input_path(c, &tv, &sv.in_sx, x, rows, M);
+    const soma_spikes *psx = soma_dense_input_path(c, &tv, &sv.in_sx, x, rows, M, s->it.nblk * s->it.N);
     float *cur = sv.a, *u = sv.b, *gath = sv.c;
     const float *Wr = c->params + s->o_rec;
     soma_integrator it = s->it;

@@ -62,7 +62,7 @@ static void sp_forward(const soma_layer *l, const soma_lctx *c, float *y, const 
     const int64_t rows = (int64_t)c->T * c->B, P = s->it.P, M = l->in_dim;
     soma_dense_tape tv = tape_of(s, c->tape, rows);
     soma_spikes sx = spikes_of(s, c, tv, rows);
-    const soma_spikes *psx = soma_dense_input_path(c, &tv, &sx, x, rows, M);
+    const soma_spikes *psx = soma_dense_input_path(c, &tv, &sx, x, rows, M, s->it.nblk * s->it.N);
     float *cur = c->scratch, *u = cur + rows * P, *isc = u + c->B * P;
     soma_integrator it = s->it;
     it.x_binary = c->in_binary;

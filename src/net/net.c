@@ -391,6 +391,7 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.spikes = i < 16 ? &ch->stats.spikes[i] : NULL;
         c.in_active = i < 16 && binary ? &ch->stats.in_active[i] : NULL;
         c.event_driven = i < 16 ? &ch->stats.event_chunks[i] : NULL;
+        c.binary_tables = i < 16 ? &ch->stats.table_chunks[i] : NULL;
         l->ops->forward(l, &c, buf + pl->act[i], in);
         if (i < 16) {
             ch->stats.neurons[i] += (double)rows * (double)l->out_dim;
@@ -431,7 +432,7 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         c.in_static = i == 0 && net->cfg.encoder == SOMA_ENCODE_DIRECT;
         c.state = net->params + net->n_params + l->state_off;
         c.spikes = c.in_active = NULL;
-        c.event_driven = NULL;
+        c.event_driven = NULL, c.binary_tables = NULL;
         const float *xi = i == 0 ? xin : buf + pl->act[i - 1];
         float *dx = i > 0 ? buf + pl->grad[1 - cur] : (net->input_grad ? buf + pl->grad[1 - cur] : NULL);
         l->ops->backward(l, &c, dx, buf + pl->grad[cur], xi, buf + pl->act[i]);
@@ -482,7 +483,7 @@ static void merge_stats(soma_net *net, int nch, soma_batch_stats *st) {
         for (int i = 0; i < 16; i++) {
             st->spikes[i] += s->spikes[i], st->neurons[i] += s->neurons[i];
             st->in_active[i] += s->in_active[i], st->in_total[i] += s->in_total[i];
-            st->event_chunks[i] += s->event_chunks[i];
+            st->event_chunks[i] += s->event_chunks[i], st->table_chunks[i] += s->table_chunks[i];
         }
     }
 }

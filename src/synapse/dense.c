@@ -6,6 +6,7 @@
  * weight gradient a scatter of the output-gradient row into those same rows. Both paths give
  * the same result up to float rounding; the caller picks one by measured input density.
  */
+#include "synapse/dense_bits.h"
 #include "synapse/dense_fold.h"
 #include "synapse/gather.h"
 #include "kernels/vec16.h"
@@ -68,6 +69,10 @@ SOMA_HOT static void dense_forward(const soma_synop *op, float *Y, const float *
                           const float *E, int64_t S, int64_t c0, int64_t nc, int64_t rows) {
     const int64_t M = op->in_dim;
     if (!sx) {
+        if (soma_dense_bits_apply(x, rows, M, nc)) { /* binary but too dense for events */
+            soma_dense_forward_bits(Y, x, E, S, M, c0, nc, rows);
+            return;
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)nc, (int)M, 1.0f,
                     x, (int)M, E + c0, (int)S, 0.0f, Y + c0, (int)S);
         return;
@@ -223,6 +228,8 @@ SOMA_HOT static void dense_backward_weight(const soma_synop *op, float *dE, cons
                                   int64_t rows) {
     const int64_t M = op->in_dim;
     if (!sx) {
+        if (soma_dense_bits_apply(x, rows, M, nc) && soma_dense_backward_weight_bits(dE, G, x, S, M, c0, nc, rows))
+            return;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)M, (int)nc, (int)rows, 1.0f,
                     x, (int)M, G + c0, (int)S, 1.0f, dE + c0, (int)S);
         return;
