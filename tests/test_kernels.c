@@ -458,7 +458,8 @@ TEST(test_spikes_build_bitwise) {
  * magnitudes; the weight gradient is added onto what dE held. Rows of all zeros and all ones
  * included (densities 0 and 100 %); inputs past a block's end (M % 16) never counted. */
 TEST(test_dense_bits) {
-    if (!soma_dense_bits_apply((const float[16 * 16]){0}, 16, 16, 16)) {
+    static const float zeros[64 * 64];
+    if (!soma_dense_bits_apply(zeros, 64, 64, 64)) {
         printf("  (no AVX-512: the table kernels do not run here)\n");
         return;
     }
@@ -478,7 +479,7 @@ TEST(test_dense_bits) {
                 for (int64_t i = 0; i < rows * S; i++) G[i] = (float)rand() / (float)RAND_MAX - 0.5f;
                 for (int64_t i = 0; i < M * S; i++) dE[i] = dEr[i] = 0.25f;
                 for (int64_t i = 0; i < rows * S; i++) Y[i] = Yr[i] = 7.0f; /* outside [c0, c0 + nc): kept */
-                bad += soma_dense_bits_apply(x, rows, M, nc) != (nc >= 16); /* narrower: the GEMM */
+                bad += soma_dense_bits_apply(x, rows, M, nc) != (nc >= 64 && M >= 64); /* smaller: the GEMM */
                 soma_dense_forward_bits(Y, x, E, S, M, c0, nc, rows);
                 soma_dense_forward_ref(Yr, x, E, M, S, c0, nc, rows);
                 soma_dense_backward_weight_bits(dE, G, x, S, M, c0, nc, rows);
@@ -492,7 +493,7 @@ TEST(test_dense_bits) {
                 runs++;
             }
     soma_dense_bits_kernel = 1;
-    bad += soma_dense_bits_apply((const float[16 * 16]){0}, 16, 16, 16);
+    bad += soma_dense_bits_apply(zeros, 64, 64, 64);
     soma_dense_bits_kernel = 0;
     CHECK(runs == 120);
     CHECK(bad == 0);

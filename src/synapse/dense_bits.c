@@ -36,7 +36,7 @@ AVX512 static bool all_binary(const float *x, int64_t n) {
 }
 
 bool soma_dense_bits_enabled(int64_t rows, int64_t M, int64_t nc) {
-    return soma_dense_bits_kernel == 0 && M >= 16 && rows >= 16 && nc >= 16 && soma_cpu_avx512();
+    return soma_dense_bits_kernel == 0 && M >= 64 && rows >= 16 && nc >= 64 && soma_cpu_avx512();
 }
 
 bool soma_dense_bits_apply(const float *x, int64_t rows, int64_t M, int64_t nc) {

@@ -17,12 +17,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* 0 picks the table kernels where they apply (AVX-512, binary x, M >= 16); 1 turns them off
+/* 0 picks the table kernels where they apply (AVX-512, binary x, M and nc >= 64); 1 turns them off
  * (the GEMM runs: tests and benchmarks compare the two). */
 extern int soma_dense_bits_kernel;
 
 /* Whether the table kernels would take binary input of this shape (kernel, CPU, sizes; nc
- * outputs: under 16 the GEMM is as fast). */
+ * outputs: below 64 inputs or outputs the small GEMM is faster, measured). */
 bool soma_dense_bits_enabled(int64_t rows, int64_t M, int64_t nc);
 /* Whether the table kernels can take x (rows·M floats): every element 0 or 1, and a CPU and
  * shape they support. Exits at the first other value. */
