@@ -384,7 +384,8 @@ TEST(test_encode_spikes_bitwise) {
                         const int64_t uid[3] = {11, 5, 123456789};
                         for (int64_t i = 0; i < B * M; i++) {
                             const float r = (float)rand() / (float)RAND_MAX;
-                            x[i] = (float)rand() / (float)RAND_MAX < dens[di] ? r : 0.0f;
+                            /* a third of the active inputs saturated (they spike without drawing) */
+                            x[i] = (float)rand() / (float)RAND_MAX < dens[di] ? (rand() % 3 ? r : 1.0f) : 0.0f;
                         }
                         if (B * M > 8) /* NaN: soma_encode's latency code spikes on it, the lists skip it */
                             x[1] = 1.0f, x[3] = 1e-42f, x[5] = -0.5f, x[6] = e ? 0.25f : NAN, x[7] = 3.0f, x[8] = INFINITY;
