@@ -69,6 +69,8 @@ struct soma_layer {
     int64_t in_dim, out_dim;
     bool spiking_out;        /* output is binary spikes */
     bool takes_spikes;       /* forward/backward accept lctx.sx_in instead of a dense x */
+    bool folds_suffice;      /* given the encoder's folds (2 <= T <= 64), sx_in's per-step lists
+                                are never read: the encoder need not make them */
     int64_t n_params, E_size, gws_size;
     int64_t tape_per_row, tape_fixed;
     int64_t list_per_row;    /* extra tape per row for the input's spike lists, planned only

@@ -167,6 +167,7 @@ int soma_spiking_dense_create(soma_layer **out, int64_t in_dim, int64_t n,
     l->scratch_per_row = 2 * s->it.P + soma_integrator_scratch_per_row(&s->it, in_dim);
     l->scratch_fixed = 3 * in_dim + 16; /* mask (in_dim uint64) + touched (in_dim int32) */
     l->takes_spikes = true;
+    l->folds_suffice = n >= 16; /* every product then has >= 16 outputs: folded (dense_fold.h) */
     const char *mode = soma_integrate_mode_name(ip->mode);
     char extra[48] = "";
     if (ip->mode == SOMA_INTEGRATE_BILINEAR) snprintf(extra, sizeof extra, "(R=%d)", ip->rank);

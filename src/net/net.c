@@ -356,7 +356,8 @@ static void run_chunk(soma_net *net, int ci, const float *x, const int32_t *y, c
         sparse0 = net->layers[0]->takes_spikes && net->cfg.sparse_max_density > 0 && !net->input_grad &&
                   (double)nnz <= net->cfg.sparse_max_density * (double)rows * (double)net->in_dim;
         if (folds && sparse0) {
-            soma_folds_lists(idx, off, fk, fm, foff, T, B);
+            if (net->layers[0]->folds_suffice && T >= 2) off[rows] = nnz; /* the count only */
+            else soma_folds_lists(idx, off, fk, fm, foff, T, B);
             sx0.fk = fk, sx0.fm = fm, sx0.foff = foff;
         } else if (folds) { /* no lists: the dense rows straight from the folds */
             soma_folds_densify(xin, fk, fm, foff, T, B, net->in_dim, (uint64_t *)(buf + pl->enc_dm));
