@@ -66,7 +66,10 @@ start=$(date +%s)
 for neuron in $neurons; do
     for seed in $(seq 1 "$seeds"); do
         name="conv_${dataset}_${net}_${neuron}_e${epochs}_s${seed}${tag}"
-        out="$runs/$name.json" ckpt="cache/runs/$name.ckpt" metrics="$runs/$name.metrics.jsonl"
+        out="$runs/$name.json" ckpt="cache/runs/$name.ckpt"
+        # An unfinished run's metrics and wall time stay beside its checkpoint in cache/ (kept
+        # across clones and sessions); both move to $runs when the run is done.
+        metrics="cache/runs/$name.metrics.jsonl" wallf="cache/runs/$name.wall"
         [ -s "$out" ] && continue
         extra=()
         [ "$neuron" = bilinear ] && extra=("${extra_bilinear[@]}")
@@ -76,16 +79,16 @@ for neuron in $neurons; do
             resume=(--resume "$ckpt")
             echo "conv_table: $name (resuming from $ckpt)" >&2
         else
-            rm -f "$metrics" "$out.wall"
+            rm -f "$metrics" "$wallf"
             echo "conv_table: $name" >&2
         fi
-        # wall time summed over every session of this run (an interrupted one leaves $out.wall)
-        prev=$(cat "$out.wall" 2>/dev/null || echo 0)
+        # wall time summed over every session of this run (an interrupted one leaves $wallf)
+        prev=$(cat "$wallf" 2>/dev/null || echo 0)
         t0=$(date +%s)
-        trap 'echo $(( prev + $(date +%s) - t0 )) > "$out.wall"; exit 130' INT TERM
+        trap 'echo $(( prev + $(date +%s) - t0 )) > "$wallf"; exit 130' INT TERM
         if ! $SOMA train --data "$dataset" --net "$net" --neuron "$neuron" "${recipe[@]}" "${extra[@]}" \
             --seed "$seed" --save "$ckpt" --metrics "$metrics" "${resume[@]}" --quiet --json > "$out.log"; then
-            echo $(( prev + $(date +%s) - t0 )) > "$out.wall"
+            echo $(( prev + $(date +%s) - t0 )) > "$wallf"
             exit 1
         fi
         trap - INT TERM
@@ -99,7 +102,8 @@ for neuron in $neurons; do
                     END { printf "%.6f", b }' "$metrics")
         sed -i "s/}\$/,\"wall_seconds\":$wall,\"train_seconds_per_epoch\":$per_epoch,\"best_test_accuracy_all_epochs\":$best}/" "$out.tmp"
         mv "$out.tmp" "$out"
-        rm -f "$out.wall"
+        mv "$metrics" "$runs/$name.metrics.jsonl"
+        rm -f "$wallf"
     done
 done
 
