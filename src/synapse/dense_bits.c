@@ -6,13 +6,13 @@
  * mask of the row's 16 inputs); a block's tables (4 × 16 sums × 64 outputs, 16 KB) stay in
  * L1 while every row of the call adds its four table rows into its Y row. Against the GEMM's
  * 16 multiply-adds per 16 inputs and output block, a row makes 4 additions. The weight
- * gradient lists the rows of a block once (per group, by bits) for all column tiles.
+ * gradient swaps the roles: tables of 4-row subset sums of the output gradient, and each
+ * input's gradient row adds one table row per 4 rows it spiked in.
  */
 #include "synapse/dense_bits.h"
 #include "kernels/cpu.h"
 #include "soma/core.h"
 
-#include <string.h>
 
 int soma_dense_bits_kernel = 0;
 
@@ -92,64 +92,48 @@ INLINE_AVX512 void forward_tile(float *Y, const float *x, const float *E, int64_
     }
 }
 
-/* One block of 16 inputs k0.., one column tile: bucket p of group g is the sum of the G rows
- * whose group-g bits are p, over the rows listed for (g, p) in ascending order, in two
- * interleaved chains (rows j even, odd) so that additions do not wait on each other; input
- * k0 + 4g + j then adds the 8 buckets with bit j. Only loads in the row loop: the buckets live
- * in registers until they are complete. */
-INLINE_AVX512 void weight_tile(float *dE, const float *G, int64_t S, int64_t M, int64_t k0, const int32_t *lst,
-                               const int32_t *off, int W, __mmask16 lastm) {
+/* One block of 16 rows r0.. (nr of them), one column tile: tab[(g·16 + p)·W + w] sums the G
+ * rows r0 + 4g + j, j in p, and input k's gradient row takes, per group, the table row of
+ * its spikes in those rows (tm[k]: bit i for row r0 + i). The forward's scheme with rows and
+ * inputs swapped; inputs silent in all 16 rows are skipped. */
+INLINE_AVX512 void weight_tile(float *dE, const float *G, int64_t S, int64_t M, int64_t r0, int64_t nr,
+                               const uint16_t *tm, int W, __mmask16 lastm, __m512 *tab) {
     for (int g = 0; g < GB; g++) {
-        __m512 bk[16][4];
+        __m512 *t = tab + g * 16 * W;
+        for (int w = 0; w < W; w++) t[w] = _mm512_setzero_ps();
         for (int p = 1; p < 16; p++) {
-            __m512 a[4], b[4];
-            for (int w = 0; w < W; w++) a[w] = b[w] = _mm512_setzero_ps();
-            const int32_t *l = lst + off[g * 17 + p], *e = lst + off[g * 17 + p + 1];
-            for (; e - l >= 2; l += 2) {
-                const float *g0 = G + (int64_t)l[0] * S, *g1 = G + (int64_t)l[1] * S;
-                for (int w = 0; w < W; w++) a[w] = _mm512_add_ps(a[w], ld(g0, w, W, lastm));
-                for (int w = 0; w < W; w++) b[w] = _mm512_add_ps(b[w], ld(g1, w, W, lastm));
-            }
-            if (l < e)
-                for (int w = 0; w < W; w++) a[w] = _mm512_add_ps(a[w], ld(G + (int64_t)l[0] * S, w, W, lastm));
-            for (int w = 0; w < W; w++) bk[p][w] = _mm512_add_ps(a[w], b[w]);
+            const int64_t r = 4 * g + __builtin_ctz((unsigned)p);
+            const __m512 *q = t + (p & (p - 1)) * W;
+            for (int w = 0; w < W; w++)
+                t[p * W + w] = r < nr ? _mm512_add_ps(q[w], ld(G + (r0 + r) * S, w, W, lastm)) : q[w];
         }
-        for (int j = 0; j < 4 && k0 + 4 * g + j < M; j++) {
-            float *d = dE + (k0 + 4 * g + j) * S;
-            for (int w = 0; w < W; w++) {
-                __m512 sum = _mm512_setzero_ps();
-                for (int p = 1; p < 16; p++)
-                    if (p & (1 << j)) sum = _mm512_add_ps(sum, bk[p][w]);
-                st(d, _mm512_add_ps(ld(d, w, W, lastm), sum), w, W, lastm);
-            }
+    }
+    for (int64_t k = 0; k < M; k++) {
+        const unsigned m = tm[k];
+        if (!m) continue;
+        float *d = dE + k * S;
+        __m512 acc[4];
+        for (int w = 0; w < W; w++) acc[w] = ld(d, w, W, lastm);
+        for (int g = 0; g < GB; g++) {
+            const __m512 *t = tab + (g * 16 + ((m >> (4 * g)) & 15)) * W;
+            for (int w = 0; w < W; w++) acc[w] = _mm512_add_ps(acc[w], t[w]);
         }
+        for (int w = 0; w < W; w++) st(d, acc[w], w, W, lastm);
     }
 }
 
-/* The rows of x, sorted per group of the block k0.. by their 4 bits: group g's rows with bits
- * p are lst[off[g·17 + p] .. off[g·17 + p + 1]), ascending (rows with no bit set are left out). */
-AVX512 static void block_lists(int32_t *lst, int32_t *off, uint16_t *bits, const float *x, int64_t M, int64_t k0,
-                               int64_t rows) {
-    const __mmask16 xm = M - k0 >= 16 ? 0xffff : (__mmask16)((1u << (M - k0)) - 1);
-    int32_t cnt[GB * 17] = {0};
-    for (int64_t r = 0; r < rows; r++) {
-        const unsigned m = row_bits(x + r * M + k0, xm);
-        bits[r] = (uint16_t)m;
-        for (int g = 0; g < GB; g++) cnt[g * 17 + ((m >> (4 * g)) & 15)]++;
+/* tm[k] = the spikes of input k in rows r0..r0+nr−1 (bit i for row r0 + i): each row's 16
+ * inputs as a compare mask in one 32-bit lane, then one test per input picks its bit from
+ * every lane. */
+AVX512 static void row_block_masks(uint16_t *tm, const float *x, int64_t M, int64_t r0, int64_t nr) {
+    uint32_t lane[16];
+    for (int64_t k0 = 0; k0 < M; k0 += 16) {
+        const __mmask16 xm = M - k0 >= 16 ? 0xffff : (__mmask16)((1u << (M - k0)) - 1);
+        for (int64_t i = 0; i < 16; i++) lane[i] = i < nr ? row_bits(x + (r0 + i) * M + k0, xm) : 0;
+        const __m512i v = _mm512_loadu_si512(lane);
+        for (int i = 0; i < 16 && k0 + i < M; i++)
+            tm[k0 + i] = (uint16_t)_mm512_test_epi32_mask(v, _mm512_set1_epi32(1 << i));
     }
-    int32_t o = 0;
-    for (int g = 0; g < GB; g++) {
-        cnt[g * 17] = 0; /* bits 0: not listed */
-        for (int p = 0; p < 16; p++) off[g * 17 + p] = o, o += cnt[g * 17 + p];
-        off[g * 17 + 16] = o;
-    }
-    int32_t pos[GB * 17];
-    memcpy(pos, off, sizeof pos);
-    for (int64_t r = 0; r < rows; r++)
-        for (int g = 0; g < GB; g++) {
-            const unsigned p = (bits[r] >> (4 * g)) & 15;
-            if (p) lst[pos[g * 17 + p]++] = (int32_t)r;
-        }
 }
 
 /* Column tiles of 64 outputs (4 vectors), the last one narrower and masked. */
@@ -177,17 +161,17 @@ AVX512 void soma_dense_forward_bits(float *Y, const float *x, const float *E, in
 
 AVX512 bool soma_dense_backward_weight_bits(float *dE, const float *G, const float *x, int64_t S, int64_t M,
                                             int64_t c0, int64_t nc, int64_t rows) {
-    int32_t *lst = soma_malloc((size_t)rows * (GB * sizeof(int32_t) + sizeof(uint16_t)));
-    if (!lst) return false;
-    uint16_t *bits = (uint16_t *)(lst + GB * rows);
-    int32_t off[GB * 17];
-    for (int64_t k0 = 0; k0 < M; k0 += 16) {
-        block_lists(lst, off, bits, x, M, k0, rows);
-#define BWD(w) weight_tile(dE + o, G + o, S, M, k0, lst, off, w, lastm)
+    uint16_t *tm = soma_malloc((size_t)M * sizeof *tm);
+    if (!tm) return false;
+    __m512 tab[GB * 16 * 4];
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        const int64_t nr = rows - r0 < 16 ? rows - r0 : 16;
+        row_block_masks(tm, x, M, r0, nr);
+#define BWD(w) weight_tile(dE + o, G + o, S, M, r0, nr, tm, w, lastm, tab)
         FOR_TILES(BWD)
 #undef BWD
     }
-    soma_free(lst);
+    soma_free(tm);
     return true;
 }
 

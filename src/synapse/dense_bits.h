@@ -5,10 +5,9 @@
  * Inputs go in groups of four. For each group the 16 sums of its weight rows' subsets are
  * tabulated once per call, and a row's product is the sum over groups of one table row each,
  * picked by the row's 4 input bits: M/4 row additions per output row, where the GEMM does M
- * multiply-adds. The weight gradient runs the other way round: per group the rows are listed
- * by their 4 bits, the output-gradient rows of each of the 15 nonzero patterns are summed (in
- * registers: loads only), and input k's gradient row is the sum of the 8 pattern sums with
- * k's bit. Both sum in a fixed order per call, so
+ * multiply-adds. The weight gradient swaps rows and inputs: the 16 subset sums of each 4
+ * output-gradient rows are tabulated, and input k's gradient row adds, per 4 rows, the table
+ * row picked by its spikes in them. Both sum in a fixed order per call, so
  * results are the same for any thread count; they differ from the GEMM by float rounding.
  */
 #ifndef SOMA_SYNAPSE_DENSE_BITS_H
@@ -32,7 +31,7 @@ bool soma_dense_bits_apply(const float *x, int64_t rows, int64_t M, int64_t nc);
 void soma_dense_forward_bits(float *Y, const float *x, const float *E, int64_t S, int64_t M,
                              int64_t c0, int64_t nc, int64_t rows);
 /* dE[:, c0:c0+nc] += xᵀ·G[:, c0:c0+nc], G (rows, S), x binary (rows, M). False, dE untouched,
- * when its row lists (18 bytes per row) cannot be allocated. */
+ * when its scratch (2 bytes per input) cannot be allocated. */
 bool soma_dense_backward_weight_bits(float *dE, const float *G, const float *x, int64_t S, int64_t M,
                                      int64_t c0, int64_t nc, int64_t rows);
 
