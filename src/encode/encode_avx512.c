@@ -9,6 +9,7 @@
  */
 #include "encode/encode_fold.h"
 #include "kernels/cpu.h"
+#include "synapse/synop.h"
 
 int soma_encode_kernel = 0;
 
@@ -64,11 +65,11 @@ AVX512 static inline __m512i wymix8(__m512i s) {
 }
 
 /* Inputs of intensity 1 (bound 2⁶⁴ − 1: every draw passes) spike at every step without
- * drawing; about half of an MNIST image's active inputs. The others are drawn 8 at a time,
+ * drawing (on MNIST about 4 % of an image's active inputs). The others are drawn 8 at a time,
  * gathered in blocks of 64 with the stream position i + 1 of their entry, so every draw is
  * still the scalar generator's. */
 AVX512 void soma_rate_masks_avx512(uint64_t *fm, int64_t n, const uint64_t *st, int T) {
-    const uint64_t full = T >= 64 ? ~0ULL : (1ULL << T) - 1;
+    const uint64_t full = soma_all_steps(T);
     uint64_t bnd[64], pos[64], out[8];
     int64_t at[64];
     for (int64_t i0 = 0; i0 < n; i0 += 64) {

@@ -34,9 +34,10 @@ static inline soma_dense_tape soma_dense_tape_of(float *tape, int64_t rows, int6
     return v;
 }
 
-/* Forward (S: the outputs of the layer's one synaptic product): picks the input path — the producer's (encoder's) spike lists, lists built here in
- * the tape when the binary input is sparse enough, or dense (NULL) — records it in the tape,
- * reports density and path, and zeroes the weight-gradient mask. sx holds the lists' views
+/* Forward (S: the outputs of the layer's one synaptic product): picks the input path — the
+ * producer's (encoder's) spike lists, lists built here in the tape when the binary input is
+ * sparse enough, or dense (NULL) — records it in the tape, reports density and path (dense
+ * binary input: subset tables or GEMM), and zeroes the weight-gradient mask. sx holds the lists' views
  * (idx/off overwritten here when the producer made them; mask/touched set by the caller). */
 static inline const soma_spikes *soma_dense_input_path(const soma_lctx *c, soma_dense_tape *tv, soma_spikes *sx,
                                                        const float *x, int64_t rows, int64_t M, int64_t S) {

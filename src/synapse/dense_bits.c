@@ -57,18 +57,21 @@ INLINE_AVX512 void st(float *p, __m512 v, int w, int W, __mmask16 lastm) {
     else _mm512_mask_storeu_ps(p + 16 * w, lastm, v);
 }
 
-/* tab[(g·16 + p)·W + w] = Σ_{j ∈ p} E[k0 + 4g + j, c + 16w ..], built from the sum without
- * p's lowest bit; inputs past M add nothing (their bits are never set). */
-INLINE_AVX512 void build_tables(__m512 *tab, const float *E, int64_t S, int64_t M, int64_t k0, int W,
-                                __mmask16 lastm) {
+/* The first min(n, 16) lanes. */
+INLINE_AVX512 __mmask16 lanes16(int64_t n) { return n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1); }
+
+/* tab[(g·16 + p)·W + w] = Σ_{j ∈ p} A[4g + j, 16w ..] over the 16 rows of A (row stride S),
+ * each built from the sum without p's lowest bit; rows from n on add nothing (their bits are
+ * never set). A is E's rows of 16 inputs (forward) or G's rows of 16 steps (weight gradient). */
+INLINE_AVX512 void build_tables(__m512 *tab, const float *A, int64_t S, int64_t n, int W, __mmask16 lastm) {
     for (int g = 0; g < GB; g++) {
         __m512 *t = tab + g * 16 * W;
         for (int w = 0; w < W; w++) t[w] = _mm512_setzero_ps();
         for (int p = 1; p < 16; p++) {
-            const int64_t k = k0 + 4 * g + __builtin_ctz((unsigned)p);
+            const int64_t j = 4 * g + __builtin_ctz((unsigned)p);
             const __m512 *q = t + (p & (p - 1)) * W;
             for (int w = 0; w < W; w++)
-                t[p * W + w] = k < M ? _mm512_add_ps(q[w], ld(E + k * S, w, W, lastm)) : q[w];
+                t[p * W + w] = j < n ? _mm512_add_ps(q[w], ld(A + j * S, w, W, lastm)) : q[w];
         }
     }
 }
@@ -76,8 +79,8 @@ INLINE_AVX512 void build_tables(__m512 *tab, const float *E, int64_t S, int64_t 
 INLINE_AVX512 void forward_tile(float *Y, const float *x, const float *E, int64_t S, int64_t M, int64_t rows,
                                 int W, __mmask16 lastm, __m512 *tab) {
     for (int64_t k0 = 0; k0 < M; k0 += 16) {
-        build_tables(tab, E, S, M, k0, W, lastm);
-        const __mmask16 xm = M - k0 >= 16 ? 0xffff : (__mmask16)((1u << (M - k0)) - 1);
+        build_tables(tab, E + k0 * S, S, M - k0, W, lastm);
+        const __mmask16 xm = lanes16(M - k0);
         for (int64_t r = 0; r < rows; r++) {
             const unsigned m = row_bits(x + r * M + k0, xm);
             float *y = Y + r * S;
@@ -98,16 +101,7 @@ INLINE_AVX512 void forward_tile(float *Y, const float *x, const float *E, int64_
  * inputs swapped; inputs silent in all 16 rows are skipped. */
 INLINE_AVX512 void weight_tile(float *dE, const float *G, int64_t S, int64_t M, int64_t r0, int64_t nr,
                                const uint16_t *tm, int W, __mmask16 lastm, __m512 *tab) {
-    for (int g = 0; g < GB; g++) {
-        __m512 *t = tab + g * 16 * W;
-        for (int w = 0; w < W; w++) t[w] = _mm512_setzero_ps();
-        for (int p = 1; p < 16; p++) {
-            const int64_t r = 4 * g + __builtin_ctz((unsigned)p);
-            const __m512 *q = t + (p & (p - 1)) * W;
-            for (int w = 0; w < W; w++)
-                t[p * W + w] = r < nr ? _mm512_add_ps(q[w], ld(G + (r0 + r) * S, w, W, lastm)) : q[w];
-        }
-    }
+    build_tables(tab, G + r0 * S, S, nr, W, lastm);
     for (int64_t k = 0; k < M; k++) {
         const unsigned m = tm[k];
         if (!m) continue;
@@ -128,7 +122,7 @@ INLINE_AVX512 void weight_tile(float *dE, const float *G, int64_t S, int64_t M, 
 AVX512 static void row_block_masks(uint16_t *tm, const float *x, int64_t M, int64_t r0, int64_t nr) {
     uint32_t lane[16];
     for (int64_t k0 = 0; k0 < M; k0 += 16) {
-        const __mmask16 xm = M - k0 >= 16 ? 0xffff : (__mmask16)((1u << (M - k0)) - 1);
+        const __mmask16 xm = lanes16(M - k0);
         for (int64_t i = 0; i < 16; i++) lane[i] = i < nr ? row_bits(x + (r0 + i) * M + k0, xm) : 0;
         const __m512i v = _mm512_loadu_si512(lane);
         for (int i = 0; i < 16 && k0 + i < M; i++)

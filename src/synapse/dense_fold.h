@@ -12,9 +12,6 @@
 
 #include "synapse/synop.h"
 
-/* The mask of steps 0..T−1 (T <= 64). */
-static inline uint64_t soma_all_steps(int64_t T) { return T >= 64 ? ~0ULL : (1ULL << T) - 1; }
-
 /* Sample b's masks: mask[k] |= 1 << t for every spike of input k at step t (mask zero on
  * entry), then seen (⌈M/32⌉ words): one bit per input whose mask is set. Setting seen's bits
  * while the lists stream would chain every spike through a store-to-load forward on the same

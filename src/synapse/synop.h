@@ -45,6 +45,9 @@ typedef struct soma_spikes {
     bool complement;
 } soma_spikes;
 
+/* The fold mask of steps 0..T−1 (T <= 64). */
+static inline uint64_t soma_all_steps(int64_t T) { return T >= 64 ? ~0ULL : (1ULL << T) - 1; }
+
 typedef struct soma_synop soma_synop;
 
 typedef struct soma_synop_ops {
